@@ -1,0 +1,1 @@
+"""The records archive: filing, versioning, reading and checking encrypted records."""

@@ -1,0 +1,44 @@
+"""Errors the archive reports to its users.
+
+Every error a user can cause or meet carries a one-line message and an exit
+status; the CLI prints the message and exits with the status, never a traceback.
+Messages never contain key material or S3 credentials.
+"""
+
+from __future__ import annotations
+
+
+class StrongroomError(Exception):
+    """Base of every error reported to the user as one line."""
+
+    exit_code = 1
+
+
+class UsageError(StrongroomError):
+    """The command was asked for something malformed (bad name, unknown type, missing file)."""
+
+    exit_code = 2
+
+
+class NotFound(StrongroomError):
+    """An unknown record or version."""
+
+
+class Conflict(StrongroomError):
+    """The record is in a state that does not allow the request (void, being updated)."""
+
+
+class IntegrityError(StrongroomError):
+    """Stored data failed authentication or its checksum: tampered, corrupted or truncated."""
+
+
+class KeyMissing(StrongroomError):
+    """The keyring has no key that can open an object."""
+
+
+class StorageUnavailable(StrongroomError):
+    """The S3 endpoint cannot be reached or refused the request."""
+
+
+class ConfigError(StrongroomError):
+    """The home directory or its configuration is missing or invalid."""

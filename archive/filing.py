@@ -1,0 +1,296 @@
+"""Filing new records and new versions.
+
+A filing is three steps: a short catalog transaction that takes the number (or the
+next version) and writes a *pending* row; the upload of the encrypted object; a
+second short transaction that marks it stored. If the upload fails the number is
+kept as a *void* record with the reason (a failed new version is dropped); if the
+process dies in between, ``strongroom repair`` finishes or voids the pending row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy.exc import IntegrityError as SQLIntegrityError
+
+from archive.errors import Conflict, StrongroomError, UsageError
+from archive.objects import WrittenObject, new_nonce, read_header, write_object
+from archive.records import find_record
+from archive.service import Archive, utcnow, writer_id
+from catalog.schema import Counter, Record, RecordState, Version, VersionState
+from encryption.envelope import EnvelopeError
+from naming import InvalidName, archive_key, current_key, format_name, parse_name, validate_year
+from storage.s3 import MissingObject
+
+FORMAT = 1
+ALLOCATION_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Filed:
+    name: str
+    version: int
+    size: int
+    sha256: str
+
+
+def check_type(archive: Archive, record_type: str) -> str:
+    types = archive.settings.records.types
+    if record_type not in types:
+        raise UsageError(f"unknown record type {record_type!r} (configured types: {', '.join(types)})")
+    return record_type
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "filing interrupted"
+    if isinstance(exc, StrongroomError):
+        return str(exc)
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _meta(record: Record, version: Version) -> dict[str, object]:
+    return {
+        "format": FORMAT,
+        "name": record.name,
+        "type": record.type,
+        "year": record.year,
+        "number": record.number,
+        "title": record.title,
+        "record_created_at": record.created_at.isoformat(),
+        "record_created_by": record.created_by,
+        "version": version.version,
+        "filed_at": version.filed_at.isoformat(),
+        "filed_by": version.filed_by,
+        "filename": version.filename,
+        "comment": version.comment,
+    }
+
+
+def _allocate(archive: Archive, record_type: str, year: int, title: str | None, actor: str, filename: str | None) -> tuple[Record, Version]:
+    now = utcnow()
+    for attempt in range(ALLOCATION_ATTEMPTS):
+        try:
+            with archive.catalog.write() as session:
+                counter = session.get(Counter, (year, record_type), with_for_update=True)
+                if counter is None:
+                    counter = Counter(year=year, type=record_type, next_number=1)
+                    session.add(counter)
+                number = counter.next_number
+                counter.next_number = number + 1
+                record = Record(
+                    name=format_name(year, number, record_type),
+                    year=year,
+                    type=record_type,
+                    number=number,
+                    state=RecordState.PENDING,
+                    title=title,
+                    created_at=now,
+                    created_by=actor,
+                )
+                version = Version(
+                    version=1,
+                    state=VersionState.PENDING,
+                    object_key=current_key(parse_name(record.name)),
+                    nonce=new_nonce().hex(),
+                    key_id=archive.keyring.primary.id,
+                    filed_at=now,
+                    filed_by=actor,
+                    filename=filename,
+                    writer=writer_id(),
+                )
+                record.versions.append(version)
+                session.add(record)
+            return record, version
+        except SQLIntegrityError:
+            if attempt == ALLOCATION_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def file_record(
+    archive: Archive,
+    source: BinaryIO,
+    *,
+    record_type: str,
+    year: int,
+    actor: str,
+    title: str | None = None,
+    filename: str | None = None,
+) -> Filed:
+    """File a new record: allocate its name, encrypt and store version 1."""
+    check_type(archive, record_type)
+    try:
+        validate_year(year)
+    except InvalidName as exc:
+        raise UsageError(str(exc)) from None
+    archive.keyring  # noqa: B018 - fail on a missing keyring before a number is taken
+    archive.store  # noqa: B018 - and on unreachable storage too
+    record, version = _allocate(archive, record_type, year, title, actor, filename)
+    try:
+        written = write_object(archive, version.object_key, source, bytes.fromhex(version.nonce), _meta(record, version))
+    except BaseException as exc:
+        void_record(archive, record.id, f"upload failed: {_describe(exc)}")
+        raise
+    complete_first_version(archive, record.id, version.id, written)
+    return Filed(record.name, 1, written.size, written.sha256)
+
+
+def complete_first_version(archive: Archive, record_id: int, version_id: int, written: WrittenObject) -> None:
+    """Mark version 1 stored and the record active; on failure void it and drop the object."""
+    try:
+        with archive.catalog.write() as session:
+            version = session.get(Version, version_id)
+            record = session.get(Record, record_id)
+            assert version is not None and record is not None
+            _mark_stored(version, written)
+            record.state = RecordState.ACTIVE
+    except BaseException as exc:
+        with archive.catalog.read() as session:
+            key = session.get(Version, version_id).object_key  # type: ignore[union-attr]
+        _forget_object(archive, written.s3_version_id, key)
+        void_record(archive, record_id, f"catalog update failed: {_describe(exc)}")
+        raise
+
+
+def _mark_stored(version: Version, written: WrittenObject) -> None:
+    version.state = VersionState.CURRENT
+    version.s3_version_id = written.s3_version_id
+    version.size = written.size
+    version.sha256 = written.sha256
+    version.stored_size = written.stored_size
+    version.key_id = written.key_id
+    version.writer = None
+
+
+def void_record(archive: Archive, record_id: int, reason: str) -> None:
+    """Keep a record's number as void, with the reason; its pending version row is dropped."""
+    with archive.catalog.write() as session:
+        record = session.get(Record, record_id)
+        if record is None:
+            return
+        record.state = RecordState.VOID
+        record.void_reason = reason
+        for version in list(record.versions):
+            if version.state == VersionState.PENDING:
+                record.versions.remove(version)
+
+
+def drop_pending_version(archive: Archive, version_id: int) -> None:
+    with archive.catalog.write() as session:
+        version = session.get(Version, version_id)
+        if version is not None and version.state == VersionState.PENDING:
+            session.delete(version)
+
+
+def _forget_object(archive: Archive, s3_version_id: str, key: str) -> None:
+    """Best effort removal of an object version nothing refers to."""
+    try:
+        archive.store.delete_version(key, s3_version_id)
+    except (StrongroomError, MissingObject):
+        pass
+
+
+def file_version(
+    archive: Archive,
+    name_text: str,
+    source: BinaryIO,
+    *,
+    actor: str,
+    filename: str | None = None,
+    comment: str | None = None,
+) -> Filed:
+    """Store a new version of a record; the version it supersedes moves to the archive area."""
+    name = parse_name(name_text)
+    archive.keyring  # noqa: B018
+    archive.store  # noqa: B018
+    now = utcnow()
+    with archive.catalog.write() as session:
+        record = find_record(session, name)
+        if record.state != RecordState.ACTIVE:
+            raise Conflict(f"{record.name} is {record.state}; it cannot take a new version")
+        pending = [v for v in record.versions if v.state == VersionState.PENDING]
+        if pending:
+            raise Conflict(
+                f"a new version of {record.name} is being filed by {pending[0].writer}; "
+                "if that process died, run 'strongroom repair'"
+            )
+        previous = max(record.versions, key=lambda v: v.version)
+        version = Version(
+            version=previous.version + 1,
+            state=VersionState.PENDING,
+            object_key=current_key(name),
+            nonce=new_nonce().hex(),
+            key_id=archive.keyring.primary.id,
+            filed_at=now,
+            filed_by=actor,
+            filename=filename,
+            comment=comment,
+            writer=writer_id(),
+        )
+        record.versions.append(version)
+        session.flush()
+        meta = _meta(record, version)
+        previous_id, version_id = previous.id, version.id
+    try:
+        archived_id = ensure_archived_copy(archive, previous_id)
+        written = write_object(archive, version.object_key, source, bytes.fromhex(version.nonce), meta)
+    except BaseException:
+        drop_pending_version(archive, version_id)
+        raise
+    complete_new_version(archive, previous_id, version_id, archived_id, written)
+    return Filed(str(name), version.version, written.size, written.sha256)
+
+
+def complete_new_version(
+    archive: Archive, previous_id: int, version_id: int, archived_s3_id: str, written: WrittenObject
+) -> None:
+    """Switch the catalog to the new version, then remove the superseded copy at the current key."""
+    try:
+        with archive.catalog.write() as session:
+            previous = session.get(Version, previous_id)
+            version = session.get(Version, version_id)
+            assert previous is not None and version is not None
+            superseded_key, superseded_s3_id = previous.object_key, previous.s3_version_id
+            name = parse_name(version.record.name)
+            previous.state = VersionState.ARCHIVED
+            previous.object_key = archive_key(name, previous.version)
+            previous.s3_version_id = archived_s3_id
+            previous.archived_at = utcnow()
+            _mark_stored(version, written)
+    except BaseException:
+        drop_pending_version(archive, version_id)
+        raise
+    if superseded_key != previous.object_key and superseded_s3_id:
+        _forget_object(archive, superseded_s3_id, superseded_key)
+
+
+def ensure_archived_copy(archive: Archive, version_id: int) -> str:
+    """Make sure the archive area holds this version's object; return its S3 version id.
+
+    A copy left by an earlier, interrupted attempt is recognised by its nonce and reused.
+    """
+    with archive.catalog.read() as session:
+        version = session.get(Version, version_id)
+        assert version is not None
+        name = parse_name(version.record.name)
+        source_key, source_s3_id, nonce = version.object_key, version.s3_version_id, version.nonce
+        number, stored_size = version.version, version.stored_size
+    target = archive_key(name, number)
+    if source_key == target and source_s3_id:
+        return source_s3_id
+    store = archive.store
+    for existing in store.list_versions(target):
+        if existing.key != target or existing.size != stored_size:
+            continue
+        try:
+            if read_header(archive, target, existing.version_id).nonce.hex() == nonce:
+                return existing.version_id
+        except (EnvelopeError, MissingObject):
+            continue
+    assert source_s3_id is not None
+    copied = store.copy(source_key, source_s3_id, target)
+    if read_header(archive, target, copied).nonce.hex() != nonce:
+        raise Conflict(f"archiving {name} v{number}: the copy does not match its source")
+    return copied

@@ -1,0 +1,123 @@
+"""Writing and reading encrypted objects in the bucket (the envelope format over S3)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from archive.service import Archive
+from encryption.envelope import (
+    FOOTER,
+    HEADER,
+    NONCE_BYTES,
+    EncryptingReader,
+    Header,
+    decrypt_data,
+    iter_frames,
+    max_frame_bytes,
+    open_meta,
+    parse_footer,
+    parse_header,
+)
+
+WHOLE_OBJECT_LIMIT = 4 * 1024 * 1024
+READ_BLOCK = 1024 * 1024
+
+
+def new_nonce() -> bytes:
+    return os.urandom(NONCE_BYTES)
+
+
+@dataclass(frozen=True)
+class WrittenObject:
+    s3_version_id: str
+    size: int
+    sha256: str
+    stored_size: int
+    key_id: str
+
+
+@dataclass(frozen=True)
+class OpenedObject:
+    """An object whose header and metadata frame have been read and authenticated."""
+
+    key: str
+    s3_version_id: str
+    header: Header
+    meta: dict[str, object]
+    meta_offset: int
+    body: bytes | None
+
+    @property
+    def nonce(self) -> str:
+        return self.header.nonce.hex()
+
+
+def write_object(archive: Archive, key: str, source: BinaryIO, nonce: bytes, meta: dict[str, object]) -> WrittenObject:
+    """Encrypt ``source`` with the primary key and upload it as a new version of ``key``."""
+    primary = archive.keyring.primary
+    header = Header(primary.id, nonce, archive.settings.chunk_size)
+    reader = EncryptingReader(source, archive.keyring.fernet(primary.id), header, meta)
+    version_id = archive.store.put_stream(key, reader)  # type: ignore[arg-type]
+    return WrittenObject(version_id, reader.size, reader.sha256, reader.stored_size, primary.id)
+
+
+def read_header(archive: Archive, key: str, version_id: str) -> Header:
+    return parse_header(archive.store.read_range(key, version_id, 0, HEADER.size))
+
+
+def open_object(archive: Archive, key: str, version_id: str, stored_size: int) -> OpenedObject:
+    """Read the header and the authenticated metadata of one object version."""
+    store = archive.store
+    body: bytes | None = None
+    if stored_size <= WHOLE_OBJECT_LIMIT:
+        body = store.read_range(key, version_id, 0, stored_size)
+        head, footer = body[: HEADER.size], body[-FOOTER.size:]
+    else:
+        head = store.read_range(key, version_id, 0, HEADER.size)
+        footer = store.read_range(key, version_id, stored_size - FOOTER.size, FOOTER.size)
+    header = parse_header(head)
+    meta_offset = parse_footer(footer, stored_size)
+    if body is not None:
+        tail = body[meta_offset:]
+    else:
+        tail = store.read_range(key, version_id, meta_offset, stored_size - meta_offset)
+    meta = open_meta(archive.keyring.fernet(header.key_id), header, tail)
+    return OpenedObject(key, version_id, header, meta, meta_offset, body)
+
+
+def iter_plaintext(archive: Archive, opened: OpenedObject) -> Iterator[bytes]:
+    """Stream the authenticated plaintext of an opened object; checks SHA-256 at the end."""
+    header = opened.header
+    if opened.body is not None:
+        blocks: Iterator[bytes] = iter([opened.body[HEADER.size:opened.meta_offset]])
+    else:
+        blocks = archive.store.stream_range(
+            opened.key, opened.s3_version_id, HEADER.size, opened.meta_offset - HEADER.size, READ_BLOCK
+        )
+    frames = iter_frames(blocks, max_frame_bytes(header.chunk_size))
+    return decrypt_data(archive.keyring.fernet(header.key_id), header, opened.meta, frames)
+
+
+class IteratorReader:
+    """A minimal read-only stream over an iterator of byte blocks (for re-encryption)."""
+
+    def __init__(self, blocks: Iterator[bytes]) -> None:
+        self._blocks = blocks
+        self._pending = b""
+
+    def read(self, size: int = -1) -> bytes:
+        out = bytearray(self._pending)
+        while size < 0 or len(out) < size:
+            block = next(self._blocks, b"")
+            if not block:
+                break
+            out += block
+        if size >= 0:
+            self._pending = bytes(out[size:])
+            del out[size:]
+        else:
+            self._pending = b""
+        return bytes(out)

@@ -1,0 +1,68 @@
+"""The open archive of one home directory: settings, catalog, keyring and storage together."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+
+from catalog.database import Catalog
+from config.settings import Settings, load_settings
+from encryption.keyring import Keyring
+from storage.embedded import EmbeddedServer
+from storage.s3 import ObjectStore
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Catalog datetimes are UTC; SQLite hands them back without a zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def writer_id() -> str:
+    """Identifies this process in pending catalog rows, so repair can tell if it died."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Archive:
+    """Everything a command needs, opened lazily: storage is only started when touched."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.catalog = Catalog(settings.catalog_url, settings.run_dir / "catalog.lock")
+        self.catalog.migrate()
+
+    @classmethod
+    def open(cls, home: Path) -> Archive:
+        return cls(load_settings(home))
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        return Keyring.load(self.settings.keyring_path)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        """The bucket, with embedded storage started and the bucket created on first use."""
+        settings = self.settings
+        if settings.is_embedded:
+            EmbeddedServer(settings).start()
+        credentials = settings.credentials()
+        store = ObjectStore(
+            settings.endpoint_host,
+            credentials.access_key,
+            credentials.secret_key,
+            settings.storage.bucket,
+            secure=settings.endpoint_secure,
+            region=settings.storage.region,
+            part_size=settings.part_size,
+        )
+        store.ensure_bucket()
+        return store
+
+    def close(self) -> None:
+        self.catalog.dispose()

@@ -1,0 +1,482 @@
+"""The ``strongroom`` command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+
+from archive.errors import ConfigError, StrongroomError, UsageError
+from naming import InvalidName
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
+
+
+class StrongroomGroup(click.Group):
+    """A click group that turns every failure into one line on stderr and an exit status."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _fail("interrupted", 130)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "strongroom"
+            _fail(f"{exc.format_message()} (see '{command} --help')", 2, prefix=command)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except InvalidName as exc:
+            _fail(str(exc), 2)
+        except StrongroomError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: log, one line, no traceback
+            where = _log_internal_error(exc)
+            _fail(f"internal error ({type(exc).__name__}); details in {where}", 1)
+
+
+def _fail(message: str, code: int, prefix: str = "strongroom") -> None:
+    click.echo(f"{prefix}: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _log_internal_error(exc: BaseException) -> str:
+    from config.home import resolve_home
+
+    logs = resolve_home(os.environ.get("_STRONGROOM_HOME_SEEN")) / "logs"
+    try:
+        logs.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = logs / "strongroom.log"
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(f"{datetime.now(UTC).isoformat()} internal error\n")
+            log.write("".join(traceback.format_exception(exc)))
+        return str(path)
+    except OSError:
+        return "(log not writable)"
+
+
+class State:
+    """Per-invocation state: where the home is, and the archive once opened."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self._archive: Any = None
+
+    @property
+    def archive(self) -> Any:
+        if self._archive is None:
+            from archive.service import Archive
+
+            self._archive = Archive.open(self.home)
+        return self._archive
+
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def actor_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--as",
+        "actor",
+        envvar="STRONGROOM_USER",
+        default=lambda: getpass.getuser(),
+        show_default="$STRONGROOM_USER, else the OS user",
+        help="Who is acting (recorded as uploader).",
+    )(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def _print_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def _progress(total: int, label: str, enabled: bool = True) -> Iterator[Callable[[object], None]]:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+    if not enabled or not sys.stderr.isatty() or total == 0:
+        yield lambda _item: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield lambda _item: bar.update(1)
+
+
+@click.group(cls=StrongroomGroup, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--home",
+    envvar="STRONGROOM_HOME",
+    type=click.Path(file_okay=False, path_type=str),
+    help="Home directory (config, keyring, catalog, logs, embedded storage).  [default: ~/.strongroom]",
+)
+@click.version_option(package_name="strongroom")
+@click.pass_context
+def main(ctx: click.Context, home: str | None) -> None:
+    """Strongroom: a compliance archive of encrypted, versioned records.
+
+    Records are filed under names YEAR-NUMBER-TYPE (e.g. 2026-0007-contract), encrypted
+    before they leave this process, and stored in S3-compatible storage. Start with
+    'strongroom init', then 'strongroom put FILE --type contract'.
+
+    Exit status: 0 success, 1 failure, 2 usage error.
+    """
+    from config.home import resolve_home
+
+    resolved = resolve_home(home)
+    os.environ["_STRONGROOM_HOME_SEEN"] = str(resolved)
+    state = State(resolved)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.command()
+@click.option("--s3-endpoint", metavar="URL", help="Use this S3 endpoint (https://host[:port]) instead of embedded storage.")
+@click.option("--bucket", default="strongroom-records", show_default=True, help="Bucket name (with --s3-endpoint).")
+@click.option("--s3-region", default="", help="Region (with --s3-endpoint).")
+@click.option("--s3-access-key", envvar="STRONGROOM_S3_ACCESS_KEY", help="Access key (with --s3-endpoint).")
+@click.option("--s3-secret-key", envvar="STRONGROOM_S3_SECRET_KEY", help="Secret key (with --s3-endpoint); prompted if missing.")
+@pass_state
+def init(
+    state: State,
+    s3_endpoint: str | None,
+    bucket: str,
+    s3_region: str,
+    s3_access_key: str | None,
+    s3_secret_key: str | None,
+) -> None:
+    """Create the home directory: configuration, S3 credentials, keyring and catalog.
+
+    Safe to run again: it only creates what is missing and never replaces keys.
+    Without --s3-endpoint, storage is an embedded SeaweedFS on 127.0.0.1 with
+    free ports and generated credentials.
+    """
+    from config.home import ExternalStorage, init_home
+
+    external = None
+    if s3_endpoint:
+        if not s3_access_key:
+            raise UsageError("--s3-endpoint needs --s3-access-key (or STRONGROOM_S3_ACCESS_KEY)")
+        if not s3_secret_key:
+            s3_secret_key = click.prompt("S3 secret key", hide_input=True)
+        external = ExternalStorage(s3_endpoint, bucket, s3_region, s3_access_key, s3_secret_key or "")
+    report = init_home(state.home, external)
+    click.echo(f"home: {report.home}")
+    for item in report.created:
+        click.echo(f"  created {item}")
+    for item in report.kept:
+        click.echo(f"  kept    {item}")
+
+
+@main.group()
+def storage() -> None:
+    """Run and inspect the embedded S3 storage (SeaweedFS on 127.0.0.1)."""
+
+
+def _embedded(state: State) -> Any:
+    from config.settings import load_settings
+    from storage.embedded import EmbeddedServer
+
+    settings = load_settings(state.home)
+    if not settings.is_embedded:
+        raise UsageError(f"storage is external ({settings.storage.endpoint}); nothing to start or stop here")
+    return EmbeddedServer(settings)
+
+
+@storage.command("start")
+@click.option("--foreground", is_flag=True, help="Stay in the foreground; Ctrl-C stops storage cleanly.")
+@pass_state
+def storage_start(state: State, foreground: bool) -> None:
+    """Start embedded storage (in the background unless --foreground)."""
+    server = _embedded(state)
+    if foreground:
+        def ready() -> None:
+            click.echo(f"storage: SeaweedFS S3 on {server.endpoint} (logs: {server.log_path}); Ctrl-C stops it")
+
+        server.run_foreground(ready)
+        click.echo("storage: stopped")
+        return
+    started = server.start()
+    click.echo(f"storage: {'started' if started else 'already running'} on {server.endpoint} (pid {server.pid()})")
+
+
+@storage.command("stop")
+@pass_state
+def storage_stop(state: State) -> None:
+    """Stop embedded storage."""
+    stopped = _embedded(state).stop()
+    click.echo("storage: stopped" if stopped else "storage: not running")
+
+
+@storage.command("status")
+@json_option
+@pass_state
+def storage_status(state: State, as_json: bool) -> None:
+    """Show whether storage runs and answers. Exits 1 if it does not."""
+    from config.settings import load_settings
+
+    settings = load_settings(state.home)
+    if settings.is_embedded:
+        from storage.embedded import EmbeddedServer
+
+        status = EmbeddedServer(settings).status()
+        data = {"mode": "embedded", "endpoint": status.endpoint, "running": status.running, "pid": status.pid, "ready": status.ready}
+    else:
+        ready = True
+        try:
+            state.archive.store.ping()
+        except StrongroomError:
+            ready = False
+        data = {"mode": "external", "endpoint": settings.storage.endpoint, "running": ready, "pid": None, "ready": ready}
+    data["bucket"] = settings.storage.bucket
+    if as_json:
+        _print_json(data)
+    else:
+        running = "running" if data["running"] else "not running"
+        click.echo(f"storage: {data['mode']} {data['endpoint']} bucket {data['bucket']}: {running}"
+                   + (f" (pid {data['pid']})" if data["pid"] else "") + (", ready" if data["ready"] else ""))
+    if not data["ready"]:
+        sys.exit(1)
+
+
+def _open_source(path: str) -> tuple[BinaryIO, str | None]:
+    if path == "-":
+        return sys.stdin.buffer, None
+    try:
+        return open(path, "rb"), Path(path).name  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--type", "record_type", metavar="TYPE", help="Record type of a new record (see records.types).")
+@click.option("--title", help="Title of a new record (encrypted in storage).")
+@click.option("--year", type=click.IntRange(1900, 9999), help="Filing year of a new record.  [default: this year]")
+@click.option("--to", "to_name", metavar="NAME", help="Add a new version to this existing record instead.")
+@click.option("--comment", help="What changed (with --to).")
+@actor_option
+@json_option
+@pass_state
+def put(
+    state: State,
+    file: str,
+    record_type: str | None,
+    title: str | None,
+    year: int | None,
+    to_name: str | None,
+    comment: str | None,
+    actor: str,
+    as_json: bool,
+) -> None:
+    """File FILE ('-' for stdin) as a new record, or as a new version with --to.
+
+    \b
+    strongroom put deed.pdf --type contract --title "Lease, branch 3"   ->  2026-0001-contract
+    strongroom put deed-v2.pdf --to 2026-0001-contract --comment "signed" ->  2026-0001-contract v2
+    """
+    from archive.filing import file_record, file_version
+    from naming import parse_name
+
+    if to_name is not None:
+        if record_type or title or year:
+            raise UsageError("--type, --title and --year describe a new record; they cannot go with --to")
+        parse_name(to_name)
+    elif record_type is None:
+        raise UsageError("missing --type (or --to NAME for a new version)")
+    elif comment is not None:
+        raise UsageError("--comment goes with --to")
+    source, filename = _open_source(file)
+    try:
+        archive = state.archive
+        if to_name is not None:
+            filed = file_version(archive, to_name, source, actor=actor, filename=filename, comment=comment)
+        else:
+            assert record_type is not None
+            filed = file_record(
+                archive, source, record_type=record_type, year=year or datetime.now().year,
+                actor=actor, title=title, filename=filename,
+            )
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+    if as_json:
+        _print_json({"name": filed.name, "version": filed.version, "size": filed.size, "sha256": filed.sha256})
+    elif filed.version == 1:
+        click.echo(filed.name)
+    else:
+        click.echo(f"{filed.name} v{filed.version}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--version", "version", type=click.IntRange(min=1), help="Version number.  [default: current]")
+@click.option("-o", "--output", metavar="PATH|-", help="Where to write ('-' for stdout).  [default: NAME[.vN].EXT here]")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@pass_state
+def get(state: State, name: str, version: int | None, output: str | None, force: bool) -> None:
+    """Write the exact bytes of a record version, after checking its integrity."""
+    from archive.reading import read_version, resolve
+
+    archive = state.archive
+    ref = resolve(archive, name, version)
+    if output == "-":
+        out = sys.stdout.buffer
+        for chunk in read_version(archive, ref):
+            out.write(chunk)
+        out.flush()
+        return
+    target = Path(output) if output else Path(_default_output(ref.name, version, ref.filename))
+    if target.is_dir():
+        target = target / _default_output(ref.name, version, ref.filename)
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; use --force to overwrite it")
+    _write_atomically(target, read_version(archive, ref))
+    click.echo(f"{ref.label} -> {target}", err=True)
+
+
+def _default_output(name: str, version: int | None, filename: str | None) -> str:
+    suffix = Path(filename).suffix if filename else ""
+    suffix = suffix if SAFE_SUFFIX.match(suffix) else ""
+    return f"{name}.v{version}{suffix}" if version else f"{name}{suffix}"
+
+
+def _write_atomically(target: Path, chunks: Iterator[bytes]) -> None:
+    """Write to a temporary file beside ``target`` and rename it only once every check passed."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        with open(tmp, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@main.command()
+@click.argument("name")
+@json_option
+@pass_state
+def versions(state: State, name: str, as_json: bool) -> None:
+    """List the versions of a record: current and archived."""
+    from archive.records import find_record, version_view
+    from catalog.schema import VersionState
+    from naming import parse_name
+
+    with state.archive.catalog.read() as session:
+        record = find_record(session, parse_name(name))
+        views = [version_view(v) for v in record.versions if v.state != VersionState.PENDING]
+    if as_json:
+        _print_json([view.__dict__ for view in views])
+        return
+    for view in views:
+        size = f"{view.size:,}" if view.size is not None else "-"
+        click.echo(f"v{view.version:<4} {view.state:<9} {view.filed_at}  {view.filed_by:<12} {size:>14} B  "
+                   f"{(view.sha256 or '')[:16]}  {view.comment or ''}".rstrip())
+
+
+@main.command()
+@click.argument("name")
+@json_option
+@pass_state
+def show(state: State, name: str, as_json: bool) -> None:
+    """Show a record's metadata and versions."""
+    from archive.records import find_record, record_view, version_view
+    from catalog.schema import VersionState
+    from naming import parse_name
+
+    with state.archive.catalog.read() as session:
+        record = find_record(session, parse_name(name))
+        view = record_view(record)
+        history = [version_view(v) for v in record.versions if v.state != VersionState.PENDING]
+    if as_json:
+        _print_json({**view.as_dict(), "history": [v.__dict__ for v in history]})
+        return
+    click.echo(f"name:     {view.name}")
+    click.echo(f"title:    {view.title or ''}")
+    click.echo(f"type:     {view.type}   year: {view.year}   number: {view.number}")
+    click.echo(f"state:    {view.state}" + (f" ({view.void_reason})" if view.void_reason else ""))
+    click.echo(f"filed:    {view.created_at} by {view.created_by}")
+    for v in history:
+        click.echo(f"  v{v.version} {v.state:<8} {v.filed_at} by {v.filed_by}, {v.size or 0:,} bytes, "
+                   f"sha256 {v.sha256}" + (f", {v.comment}" if v.comment else ""))
+
+
+@main.command("ls")
+@click.option("--type", "record_type", metavar="TYPE", help="Only this record type.")
+@click.option("--year", type=click.IntRange(1900, 9999), help="Only this filing year.")
+@click.option("--all", "include_all", is_flag=True, help="Include void and pending numbers.")
+@json_option
+@pass_state
+def list_command(state: State, record_type: str | None, year: int | None, include_all: bool, as_json: bool) -> None:
+    """List records."""
+    from archive.records import list_records
+
+    with state.archive.catalog.read() as session:
+        views = list_records(session, record_type=record_type, year=year, include_all=include_all)
+    if as_json:
+        _print_json([view.as_dict() for view in views])
+        return
+    for view in views:
+        if view.state == "active":
+            click.echo(f"{view.name:<24} v{view.current_version:<3} {view.created_at[:10]}  {view.title or ''}".rstrip())
+        else:
+            click.echo(f"{view.name:<24} {view.state.upper():<4} {view.void_reason or ''}".rstrip())
+
+
+@main.command()
+@click.argument("name", required=False)
+@json_option
+@pass_state
+def verify(state: State, name: str | None, as_json: bool) -> None:
+    """Read back and check every stored version (of NAME, or of the whole archive).
+
+    Exits 1 if any version is missing, corrupt or tampered with.
+    """
+    from archive.reading import stored_versions
+    from archive.reading import verify as verify_versions
+
+    archive = state.archive
+    refs = stored_versions(archive, name)
+    with _progress(len(refs), "verifying", not as_json) as step:
+        problems = verify_versions(archive, refs, step)
+    if as_json:
+        _print_json({"checked": len(refs), "problems": [p.__dict__ for p in problems]})
+    else:
+        for problem in problems:
+            click.echo(problem.error)
+        click.echo(f"verified {len(refs)} version(s): {len(problems)} problem(s)")
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,264 @@
+"""Settings read from ``HOME/strongroom.toml``, each overridable by an environment variable.
+
+The variable for ``[section] field`` is ``STRONGROOM_SECTION_FIELD`` (upper case), e.g.
+``STRONGROOM_STORAGE_ENDPOINT`` or ``STRONGROOM_RECORDS_TYPES`` (comma-separated lists).
+S3 credentials live in their own file (mode 0600) or in ``STRONGROOM_S3_ACCESS_KEY`` and
+``STRONGROOM_S3_SECRET_KEY``; they never appear in ``strongroom.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from archive.errors import ConfigError
+from naming import InvalidName, validate_type
+
+CONFIG_FILE = "strongroom.toml"
+DEFAULT_TYPES = ["contract", "minutes", "report", "letter", "other"]
+ENV_PREFIX = "STRONGROOM_"
+
+
+@dataclass
+class StorageSettings:
+    """Where records are stored. ``mode`` is ``embedded`` (SeaweedFS run by Strongroom) or ``external``."""
+
+    mode: str = "embedded"
+    endpoint: str = ""
+    region: str = ""
+    bucket: str = "strongroom-records"
+    credentials_file: str = "secrets/s3-credentials.json"
+    part_size_mb: int = 16
+
+
+@dataclass
+class EmbeddedSettings:
+    """Ports of the embedded SeaweedFS server, chosen free at ``init`` and kept."""
+
+    master_port: int = 0
+    master_grpc_port: int = 0
+    volume_port: int = 0
+    volume_grpc_port: int = 0
+    filer_port: int = 0
+    filer_grpc_port: int = 0
+    s3_port: int = 0
+    s3_grpc_port: int = 0
+    volume_size_limit_mb: int = 1024
+    start_timeout_s: int = 60
+
+
+@dataclass
+class RecordsSettings:
+    """Record types that may be filed and how content is chunked for encryption."""
+
+    types: list[str] = field(default_factory=lambda: list(DEFAULT_TYPES))
+    chunk_size_kb: int = 1024
+
+
+@dataclass
+class CatalogSettings:
+    """The catalog database; an empty URL means the SQLite file ``HOME/catalog.sqlite3``."""
+
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    access_key: str
+    secret_key: str
+
+    def __repr__(self) -> str:
+        return "S3Credentials(<redacted>)"
+
+
+@dataclass
+class Settings:
+    """All configuration of one home directory."""
+
+    home: Path
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    embedded: EmbeddedSettings = field(default_factory=EmbeddedSettings)
+    records: RecordsSettings = field(default_factory=RecordsSettings)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_FILE
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    @property
+    def keyring_path(self) -> Path:
+        return self.secrets_dir / "keyring.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.home / "storage"
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.home / self.storage.credentials_file
+
+    @property
+    def catalog_url(self) -> str:
+        return self.catalog.url or f"sqlite:///{self.home / 'catalog.sqlite3'}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.storage.mode == "embedded"
+
+    @property
+    def endpoint_host(self) -> str:
+        """``host:port`` of the S3 endpoint, as the minio client wants it."""
+        return _split_endpoint(self.storage.endpoint)[0]
+
+    @property
+    def endpoint_secure(self) -> bool:
+        return _split_endpoint(self.storage.endpoint)[1]
+
+    @property
+    def chunk_size(self) -> int:
+        return self.records.chunk_size_kb * 1024
+
+    @property
+    def part_size(self) -> int:
+        return self.storage.part_size_mb * 1024 * 1024
+
+    def credentials(self) -> S3Credentials:
+        """S3 credentials from the environment, else from the credentials file."""
+        access = os.environ.get(f"{ENV_PREFIX}S3_ACCESS_KEY")
+        secret = os.environ.get(f"{ENV_PREFIX}S3_SECRET_KEY")
+        if access and secret:
+            return S3Credentials(access, secret)
+        try:
+            data = json.loads(self.credentials_path.read_text())
+            return S3Credentials(str(data["access_key"]), str(data["secret_key"]))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no S3 credentials: {self.credentials_path} is missing and "
+                f"{ENV_PREFIX}S3_ACCESS_KEY/{ENV_PREFIX}S3_SECRET_KEY are not set"
+            ) from None
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"S3 credentials file {self.credentials_path} is not valid") from None
+
+    def to_toml(self) -> dict[str, dict[str, object]]:
+        """The settings as written to ``strongroom.toml`` (no secrets, no home path)."""
+        return {name: _section_dict(getattr(self, name)) for name in SECTIONS}
+
+
+SECTIONS = ("storage", "embedded", "records", "catalog")
+
+
+def _section_dict(section: object) -> dict[str, object]:
+    return {f.name: getattr(section, f.name) for f in fields(section)}  # type: ignore[arg-type]
+
+
+def _split_endpoint(endpoint: str) -> tuple[str, bool]:
+    if not endpoint:
+        raise ConfigError("storage.endpoint is not configured; run 'strongroom init'")
+    parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(f"storage.endpoint {endpoint!r} is not an http(s)://host[:port] URL")
+    return parts.netloc, parts.scheme == "https"
+
+
+def _coerce(value: object, annotation: object, where: str) -> object:
+    origin = typing.get_origin(annotation)
+    if annotation is bool:
+        if isinstance(value, str):
+            lowered = value.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+        if isinstance(value, bool):
+            return value
+    elif annotation is int:
+        try:
+            if isinstance(value, (int, str)) and not isinstance(value, bool):
+                return int(value)
+        except ValueError:
+            pass
+    elif annotation is str:
+        if isinstance(value, str):
+            return value
+    elif origin in (list, types.GenericAlias) or annotation == list[str]:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return list(value)
+    raise ConfigError(f"invalid value for {where}: {value!r}")
+
+
+def _load_section(section_cls: type, data: dict[str, object], section: str) -> object:
+    hints = typing.get_type_hints(section_cls)
+    known = {f.name for f in fields(section_cls)}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in [{section}]: {', '.join(sorted(unknown))}")
+    values: dict[str, object] = {}
+    for f in fields(section_cls):
+        env_name = f"{ENV_PREFIX}{section}_{f.name}".upper()
+        if env_name in os.environ:
+            values[f.name] = _coerce(os.environ[env_name], hints[f.name], env_name)
+        elif f.name in data:
+            values[f.name] = _coerce(data[f.name], hints[f.name], f"{section}.{f.name}")
+    return section_cls(**values)
+
+
+def load_settings(home: Path, *, require_file: bool = True) -> Settings:
+    """Read ``HOME/strongroom.toml`` and apply environment overrides."""
+    path = home / CONFIG_FILE
+    raw: dict[str, object] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    elif require_file:
+        raise ConfigError(f"{home} is not a Strongroom home (no {CONFIG_FILE}); run 'strongroom init'")
+    unknown = set(raw) - set(SECTIONS)
+    if unknown:
+        raise ConfigError(f"unknown section(s) in {path}: {', '.join(sorted(unknown))}")
+    hints = typing.get_type_hints(Settings)
+    sections = {}
+    for name in SECTIONS:
+        data = raw.get(name, {})
+        if not isinstance(data, dict):
+            raise ConfigError(f"[{name}] in {path} must be a table")
+        sections[name] = _load_section(hints[name], data, name)
+    settings = Settings(home=home, **sections)  # type: ignore[arg-type]
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if settings.storage.mode not in ("embedded", "external"):
+        raise ConfigError("storage.mode must be 'embedded' or 'external'")
+    if not settings.records.types:
+        raise ConfigError("records.types must name at least one record type")
+    for record_type in settings.records.types:
+        try:
+            validate_type(record_type)
+        except InvalidName as exc:
+            raise ConfigError(f"records.types: {exc}") from None
+    if settings.records.chunk_size_kb < 1 or settings.records.chunk_size_kb > 64 * 1024:
+        raise ConfigError("records.chunk_size_kb must be between 1 and 65536")
+    if settings.storage.part_size_mb < 5:
+        raise ConfigError("storage.part_size_mb must be at least 5 (the S3 minimum part size)")

@@ -1,0 +1,138 @@
+"""The Fernet keyring: a JSON file of mode 0600, newest key first.
+
+Each key has a random identifier. The identifier (not the key) is written in the
+plaintext header of every object so the right key is found without trial decryption,
+and so that rotation knows which objects still need re-encrypting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.fernet import Fernet, MultiFernet
+
+from archive.errors import ConfigError, KeyMissing
+
+KEY_ID_BYTES = 8
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """One Fernet key with its identifier and creation time."""
+
+    id: str
+    created: str
+    key: bytes
+
+    def __repr__(self) -> str:
+        return f"KeyEntry(id={self.id!r}, created={self.created!r})"
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Atomically replace ``path`` with ``data``, readable by the owner only (mode 0600)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def check_private_file(path: Path) -> None:
+    """Refuse a secrets file that others than its owner can read or write."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(f"{path} has unsafe permissions {mode:04o}; run: chmod 600 {path}")
+
+
+class Keyring:
+    """The ordered set of Fernet keys of one archive."""
+
+    def __init__(self, path: Path, entries: list[KeyEntry]) -> None:
+        if not entries:
+            raise ConfigError(f"keyring {path} holds no keys")
+        self.path = path
+        self.entries = entries
+        self._fernets = {entry.id: Fernet(entry.key) for entry in entries}
+
+    @classmethod
+    def load(cls, path: Path) -> Keyring:
+        try:
+            check_private_file(path)
+            data = json.loads(path.read_text())
+            entries = [
+                KeyEntry(str(item["id"]), str(item["created"]), str(item["key"]).encode("ascii"))
+                for item in data["keys"]
+            ]
+            return cls(path, entries)
+        except FileNotFoundError:
+            raise ConfigError(f"keyring {path} is missing; run 'strongroom init' or 'strongroom keys import'") from None
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"keyring {path} is not valid") from None
+
+    @classmethod
+    def create(cls, path: Path) -> Keyring:
+        """Create a keyring with one new key; never overwrites an existing file."""
+        if path.exists():
+            raise ConfigError(f"keyring {path} already exists")
+        keyring = cls(path, [_new_entry()])
+        keyring.save()
+        return keyring
+
+    @property
+    def primary(self) -> KeyEntry:
+        """The key new objects are encrypted with (the newest)."""
+        return self.entries[0]
+
+    def fernet(self, key_id: str) -> Fernet:
+        try:
+            return self._fernets[key_id]
+        except KeyError:
+            raise KeyMissing(f"the keyring has no key {key_id} (wrong or outdated keyring)") from None
+
+    def multi(self) -> MultiFernet:
+        return MultiFernet([self._fernets[entry.id] for entry in self.entries])
+
+    def add_key(self) -> KeyEntry:
+        """Add a new primary key and save the keyring."""
+        entry = _new_entry()
+        self.entries.insert(0, entry)
+        self._fernets[entry.id] = Fernet(entry.key)
+        self.save()
+        return entry
+
+    def remove(self, key_ids: set[str]) -> None:
+        """Drop keys (never the primary) and save the keyring."""
+        if self.primary.id in key_ids:
+            raise ConfigError("the newest key cannot be retired")
+        self.entries = [entry for entry in self.entries if entry.id not in key_ids]
+        for key_id in key_ids:
+            self._fernets.pop(key_id, None)
+        self.save()
+
+    def save(self) -> None:
+        data = {"keys": [{"id": e.id, "created": e.created, "key": e.key.decode("ascii")} for e in self.entries]}
+        write_private_file(self.path, (json.dumps(data, indent=2) + "\n").encode())
+
+
+def _new_entry() -> KeyEntry:
+    return KeyEntry(
+        id=secrets.token_hex(KEY_ID_BYTES),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        key=Fernet.generate_key(),
+    )
