@@ -478,5 +478,140 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
+@main.command()
+@click.option("--force", is_flag=True, help="Also resolve filings whose writer cannot be checked (another host).")
+@json_option
+@pass_state
+def repair(state: State, force: bool, as_json: bool) -> None:
+    """Finish or undo filings left pending by a process that died.
+
+    A pending upload that reached the bucket whole is completed; otherwise a new
+    record's number is kept as void (with the reason) and a new version is dropped.
+    Filings still running in a live process are left alone.
+    """
+    from archive.repair import repair as repair_pending
+
+    actions = repair_pending(state.archive, force=force)
+    if as_json:
+        _print_json([action.__dict__ for action in actions])
+        return
+    for action in actions:
+        click.echo(f"{action.name} v{action.version}: {action.action} - {action.detail}")
+    click.echo(f"repair: {len(actions)} pending filing(s) examined")
+
+
+@main.group()
+def catalog() -> None:
+    """Maintain the catalog database."""
+
+
+@catalog.command("rebuild")
+@click.option("--replace", is_flag=True, help="Replace a non-empty catalog (a SQLite catalog is copied aside first).")
+@json_option
+@pass_state
+def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
+    """Reconstruct the catalog from the bucket and the keyring alone."""
+    from archive.rebuild import backup_catalog, rebuild
+
+    archive = state.archive
+    saved = backup_catalog(archive) if replace else None
+    with _progress_dynamic("reading objects", not as_json) as (start, step):
+        report = rebuild(archive, replace=replace, on_start=start, on_progress=step)
+    data = {**report.__dict__, "previous_catalog": saved}
+    if as_json:
+        _print_json(data)
+        return
+    if saved:
+        click.echo(f"previous catalog copied to {saved}")
+    for skipped in report.skipped:
+        click.echo(f"skipped {skipped}", err=True)
+    click.echo(
+        f"rebuilt catalog: {report.records} record(s), {report.versions} version(s), {report.voids} void number(s) "
+        f"from {report.objects} object(s); {len(report.skipped)} skipped"
+    )
+
+
+@contextmanager
+def _progress_dynamic(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], Callable[[object], None]]]:
+    """Progress for jobs that learn their total only once they start."""
+    bar: list[Any] = []
+
+    def start(total: int, *_: object) -> None:
+        if enabled and sys.stderr.isatty() and total:
+            bar.append(click.progressbar(length=total, label=label, file=sys.stderr))
+            bar[0].__enter__()
+
+    def step(_item: object) -> None:
+        if bar:
+            bar[0].update(1)
+
+    try:
+        yield start, step
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)
+
+
+@main.group()
+def keys() -> None:
+    """Manage the Fernet keyring (keys are never printed)."""
+
+
+@keys.command("list")
+@json_option
+@pass_state
+def keys_list(state: State, as_json: bool) -> None:
+    """List keys, newest (primary) first, with how many versions each encrypts."""
+    from archive.rotation import key_usage
+
+    archive = state.archive
+    usage = key_usage(archive)
+    rows = [
+        {"id": entry.id, "created": entry.created, "primary": index == 0, "versions": usage.get(entry.id, 0)}
+        for index, entry in enumerate(archive.keyring.entries)
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['id']}  {row['created']}  {row['versions']:>6} version(s)" + ("  primary" if row["primary"] else ""))
+
+
+@keys.command("rotate")
+@json_option
+@pass_state
+def keys_rotate(state: State, as_json: bool) -> None:
+    """Add a new key and re-encrypt every stored object with it.
+
+    If an earlier rotation was interrupted, this resumes it instead of adding
+    another key. Old keys stay in the keyring until 'keys retire'.
+    """
+    from archive.rotation import rotate
+
+    with _progress_dynamic("re-encrypting", not as_json) as (start, step):
+        report = rotate(state.archive, on_start=start, on_progress=step)
+    if as_json:
+        _print_json(report.__dict__)
+        return
+    verb = "added key" if report.added else "resumed rotation to key"
+    click.echo(f"{verb} {report.key_id}; re-encrypted {report.reencrypted} version(s)")
+
+
+@keys.command("retire")
+@json_option
+@pass_state
+def keys_retire(state: State, as_json: bool) -> None:
+    """Remove older keys that no stored version needs any more."""
+    from archive.rotation import retire
+
+    retired = retire(state.archive)
+    if as_json:
+        _print_json([entry.id for entry in retired])
+        return
+    for entry in retired:
+        click.echo(f"retired key {entry.id}")
+    click.echo(f"retired {len(retired)} key(s)")
+
+
 if __name__ == "__main__":
     main()

@@ -5,6 +5,8 @@ before it is used anywhere else, and object keys are only ever built here.
 """
 
 from naming.names import (
+    ARCHIVE_PREFIX,
+    CURRENT_PREFIX,
     InvalidName,
     ObjectKey,
     RecordName,
@@ -18,6 +20,8 @@ from naming.names import (
 )
 
 __all__ = [
+    "ARCHIVE_PREFIX",
+    "CURRENT_PREFIX",
     "InvalidName",
     "ObjectKey",
     "RecordName",

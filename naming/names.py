@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-NAME_PATTERN = re.compile(r"^(\d{4})-(\d{4,})-([a-z][a-z0-9-]*)$")
-TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+NAME_PATTERN = re.compile(r"^([0-9]{4})-([0-9]{4,})-([a-z][a-z0-9-]*)\Z")
+TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9-]*\Z")
 MIN_YEAR = 1900
 MAX_YEAR = 9999
 MAX_TYPE_LENGTH = 32
 MAX_NUMBER_DIGITS = 9
 CURRENT_PREFIX = "current/"
 ARCHIVE_PREFIX = "archive/"
-_ARCHIVE_VERSION = re.compile(r"^v(\d{6,})$")
+_ARCHIVE_VERSION = re.compile(r"^v([0-9]{6,})\Z")
 
 
 class InvalidName(ValueError):

@@ -1,0 +1,116 @@
+"""Key rotation: a new primary key, and every stored object re-encrypted with it.
+
+Rotation is resumable: ``rotate`` only adds a key when every stored version is
+already under the newest one; otherwise it carries on re-encrypting what is left.
+Each object is re-encrypted on its own — decrypt, encrypt with the new key and a
+new nonce, upload as a new S3 version of the same key, check the SHA-256, switch
+the catalog, then delete the old S3 version — so an interruption loses nothing.
+Re-encryption is the one write that replaces an archived object; the plaintext
+is unchanged and proven so by its SHA-256.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from filelock import FileLock
+from sqlalchemy import func, select
+
+from archive.errors import Conflict, IntegrityError
+from archive.objects import IteratorReader, new_nonce, open_object, write_object
+from archive.reading import VersionRef, read_version
+from archive.service import Archive
+from catalog.schema import Record, Version, VersionState
+from encryption.keyring import KeyEntry
+from storage.s3 import MissingObject
+
+ENVELOPE_FIELDS = ("size", "sha256", "chunks")
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    key_id: str
+    added: bool
+    reencrypted: int
+
+
+def _lock(archive: Archive) -> FileLock:
+    archive.settings.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return FileLock(str(archive.settings.run_dir / "keys.lock"))
+
+
+def stale_versions(archive: Archive) -> list[tuple[int, VersionRef, str]]:
+    """Stored versions not encrypted with the primary key: (row id, ref, their key id)."""
+    primary = archive.keyring.primary.id
+    with archive.catalog.read() as session:
+        rows = session.execute(
+            select(Version, Record)
+            .join(Record)
+            .where(Version.state.in_([VersionState.CURRENT, VersionState.ARCHIVED]), Version.key_id != primary)
+            .order_by(Version.id)
+        ).all()
+        return [(version.id, VersionRef.of(record, version), version.key_id) for version, record in rows]
+
+
+def rotate(
+    archive: Archive,
+    on_start: Callable[[int, bool], None] | None = None,
+    on_progress: Callable[[VersionRef], None] | None = None,
+) -> RotationReport:
+    """Add a key (unless resuming) and re-encrypt every object still under an older key."""
+    with _lock(archive):
+        keyring = archive.keyring
+        stale = stale_versions(archive)
+        added = not stale
+        if added:
+            keyring.add_key()
+            stale = stale_versions(archive)
+        if on_start is not None:
+            on_start(len(stale), not added)
+        for row_id, ref, _ in stale:
+            _reencrypt(archive, row_id, ref)
+            if on_progress is not None:
+                on_progress(ref)
+        return RotationReport(keyring.primary.id, added, len(stale))
+
+
+def _reencrypt(archive: Archive, row_id: int, ref: VersionRef) -> None:
+    opened = open_object(archive, ref.object_key, ref.s3_version_id, ref.stored_size)
+    meta = {k: v for k, v in opened.meta.items() if k not in ENVELOPE_FIELDS}
+    nonce = new_nonce()
+    plaintext = IteratorReader(read_version(archive, ref))
+    written = write_object(archive, ref.object_key, plaintext, nonce, meta)  # type: ignore[arg-type]
+    if written.sha256 != ref.sha256 or written.size != ref.size:
+        archive.store.delete_version(ref.object_key, written.s3_version_id)
+        raise IntegrityError(f"re-encrypting {ref.label} changed its checksum; kept the old object")
+    with archive.catalog.write() as session:
+        version = session.get(Version, row_id)
+        if version is None or version.s3_version_id != ref.s3_version_id:
+            archive.store.delete_version(ref.object_key, written.s3_version_id)
+            raise Conflict(f"{ref.label} changed during rotation; run 'strongroom keys rotate' again")
+        version.s3_version_id = written.s3_version_id
+        version.stored_size = written.stored_size
+        version.key_id = written.key_id
+        version.nonce = nonce.hex()
+    try:
+        archive.store.delete_version(ref.object_key, ref.s3_version_id)
+    except MissingObject:
+        pass
+
+
+def key_usage(archive: Archive) -> dict[str, int]:
+    """How many catalogued versions (pending included) each key id encrypts."""
+    with archive.catalog.read() as session:
+        return dict(session.execute(select(Version.key_id, func.count()).group_by(Version.key_id)).tuples().all())
+
+
+def retire(archive: Archive) -> list[KeyEntry]:
+    """Drop every older key that no catalogued version still needs."""
+    with _lock(archive):
+        keyring = archive.keyring
+        used = key_usage(archive)
+        retired = [entry for entry in keyring.entries[1:] if used.get(entry.id, 0) == 0]
+        if retired:
+            keyring.remove({entry.id for entry in retired})
+        return retired
