@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from archive.errors import StrongroomError
 from archive.service import Archive
 from encryption.envelope import (
     FOOTER,
     HEADER,
     NONCE_BYTES,
     EncryptingReader,
+    SourceReadError,
     Header,
     decrypt_data,
     iter_frames,
@@ -60,7 +62,10 @@ def write_object(archive: Archive, key: str, source: BinaryIO, nonce: bytes, met
     primary = archive.keyring.primary
     header = Header(primary.id, nonce, archive.settings.chunk_size)
     reader = EncryptingReader(source, archive.keyring.fernet(primary.id), header, meta)
-    version_id = archive.store.put_stream(key, reader)  # type: ignore[arg-type]
+    try:
+        version_id = archive.store.put_stream(key, reader)  # type: ignore[arg-type]
+    except SourceReadError as exc:
+        raise StrongroomError(f"cannot read the document being filed: {exc}") from None
     return WrittenObject(version_id, reader.size, reader.sha256, reader.stored_size, primary.id)
 
 

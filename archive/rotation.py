@@ -102,7 +102,8 @@ def _reencrypt(archive: Archive, row_id: int, ref: VersionRef) -> None:
 def key_usage(archive: Archive) -> dict[str, int]:
     """How many catalogued versions (pending included) each key id encrypts."""
     with archive.catalog.read() as session:
-        return dict(session.execute(select(Version.key_id, func.count()).group_by(Version.key_id)).tuples().all())
+        rows = session.execute(select(Version.key_id, func.count()).group_by(Version.key_id))
+        return {key_id: count for key_id, count in rows}
 
 
 def retire(archive: Archive) -> list[KeyEntry]:

@@ -25,7 +25,9 @@ def _docs(count: int) -> list[bytes]:
 
 def _file_all(env: Env, docs: list[bytes]) -> None:
     for i, doc in enumerate(docs):
-        file_record(env.archive, io.BytesIO(doc), record_type="other", year=YEAR, actor="bench", filename=f"doc-{i}.bin")
+        file_record(
+            env.archive, io.BytesIO(doc), record_type="other", year=YEAR, actor="bench", filename=f"doc-{i}.bin"
+        )
 
 
 def _put_all(env: Env, docs: list[bytes], prefix: str) -> None:

@@ -12,7 +12,8 @@ import tomli_w
 
 from archive.errors import ConfigError
 from config.settings import CONFIG_FILE, ENV_PREFIX, Settings, load_settings
-from encryption.keyring import Keyring, write_private_file
+from config.private_files import write_private_file
+from encryption.keyring import Keyring
 
 DEFAULT_HOME = Path("~/.strongroom")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from archive.errors import ConfigError
+from config.private_files import check_private_file
 from naming import InvalidName, validate_type
 
 CONFIG_FILE = "strongroom.toml"
@@ -147,6 +148,7 @@ class Settings:
         if access and secret:
             return S3Credentials(access, secret)
         try:
+            check_private_file(self.credentials_path)
             data = json.loads(self.credentials_path.read_text())
             return S3Credentials(str(data["access_key"]), str(data["secret_key"]))
         except FileNotFoundError:
@@ -172,9 +174,23 @@ def _section_dict(section: object) -> dict[str, object]:
 def _split_endpoint(endpoint: str) -> tuple[str, bool]:
     if not endpoint:
         raise ConfigError("storage.endpoint is not configured; run 'strongroom init'")
+    invalid = ConfigError(f"storage.endpoint {endpoint!r} is not an http(s)://host[:port] URL")
     parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-        raise ConfigError(f"storage.endpoint {endpoint!r} is not an http(s)://host[:port] URL")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a malformed or out-of-range port
+    except ValueError:
+        raise invalid from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or parts.netloc.endswith(":")
+        or any(ch.isspace() for ch in parts.netloc)
+    ):
+        raise invalid
     return parts.netloc, parts.scheme == "https"
 
 

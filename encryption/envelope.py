@@ -48,6 +48,10 @@ class EnvelopeError(Exception):
     """The object is not a well-formed, authentic Strongroom object."""
 
 
+class SourceReadError(Exception):
+    """The plaintext source could not be read (kept apart from storage errors)."""
+
+
 @dataclass(frozen=True)
 class Header:
     key_id: str
@@ -164,7 +168,10 @@ class EncryptingReader:
         return out
 
     def _produce(self) -> None:
-        chunk = self._source.read(self._header.chunk_size)
+        try:
+            chunk = self._source.read(self._header.chunk_size)
+        except OSError as exc:
+            raise SourceReadError(exc.strerror or str(exc)) from None
         if chunk:
             self._hash.update(chunk)
             self.size += len(chunk)

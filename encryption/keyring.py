@@ -8,9 +8,8 @@ and so that rotation knows which objects still need re-encrypting.
 from __future__ import annotations
 
 import json
-import os
+import re
 import secrets
-import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +17,10 @@ from pathlib import Path
 from cryptography.fernet import Fernet, MultiFernet
 
 from archive.errors import ConfigError, KeyMissing
+from config.private_files import check_private_file, write_private_file
 
 KEY_ID_BYTES = 8
+KEY_ID_PATTERN = re.compile(r"^[0-9a-f]{16}\Z")
 
 
 @dataclass(frozen=True)
@@ -32,32 +33,6 @@ class KeyEntry:
 
     def __repr__(self) -> str:
         return f"KeyEntry(id={self.id!r}, created={self.created!r})"
-
-
-def write_private_file(path: Path, data: bytes) -> None:
-    """Atomically replace ``path`` with ``data``, readable by the owner only (mode 0600)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def check_private_file(path: Path) -> None:
-    """Refuse a secrets file that others than its owner can read or write."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise ConfigError(f"{path} has unsafe permissions {mode:04o}; run: chmod 600 {path}")
 
 
 class Keyring:
@@ -79,6 +54,9 @@ class Keyring:
                 KeyEntry(str(item["id"]), str(item["created"]), str(item["key"]).encode("ascii"))
                 for item in data["keys"]
             ]
+            ids = [entry.id for entry in entries]
+            if len(set(ids)) != len(ids) or not all(KEY_ID_PATTERN.match(key_id) for key_id in ids):
+                raise ValueError("bad key ids")
             return cls(path, entries)
         except FileNotFoundError:
             raise ConfigError(f"keyring {path} is missing; run 'strongroom init' or 'strongroom keys import'") from None

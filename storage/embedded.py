@@ -24,7 +24,7 @@ from filelock import FileLock
 
 from archive.errors import ConfigError, StorageUnavailable
 from config.settings import EmbeddedSettings, S3Credentials, Settings
-from encryption.keyring import write_private_file
+from config.private_files import write_private_file
 from storage.s3 import ObjectStore
 
 LOOPBACK = "127.0.0.1"

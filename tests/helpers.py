@@ -1,0 +1,64 @@
+"""Helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from archive.filing import Filed, file_record
+from archive.service import Archive
+from catalog.schema import Record, Version
+
+
+def put_bytes(archive: Archive, data: bytes, record_type: str = "contract", **kwargs: object) -> Filed:
+    return file_record(
+        archive, io.BytesIO(data), record_type=record_type, year=int(kwargs.pop("year", 2026)),  # type: ignore[call-overload]
+        actor=str(kwargs.pop("actor", "tester")), **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def raw_object(archive: Archive, name: str, version: int) -> tuple[Version, bytes]:
+    """The catalog row and the exact stored bytes of one version."""
+    with archive.catalog.read() as session:
+        row = session.query(Version).join(Record).filter(Record.name == name, Version.version == version).one()
+    response = archive.store.client.get_object(archive.store.bucket, row.object_key, version_id=row.s3_version_id)
+    try:
+        return row, response.read()
+    finally:
+        response.close()
+        response.release_conn()
+
+
+def replace_stored_bytes(archive: Archive, name: str, version: int, data: bytes) -> None:
+    """Make the object version the catalog points at hold ``data``.
+
+    S3 versions are immutable, so this stores ``data`` as a new object version and
+    repoints the catalog at it: exactly what a reader sees if the stored bytes of
+    that version were altered on the storage server.
+    """
+    with archive.catalog.write() as session:
+        row = session.query(Version).join(Record).filter(Record.name == name, Version.version == version).one()
+        result = archive.store.client.put_object(archive.store.bucket, row.object_key, io.BytesIO(data), len(data))
+        row.s3_version_id = result.version_id
+        row.stored_size = len(data)
+
+
+def all_object_bytes(archive: Archive) -> list[tuple[str, bytes, dict[str, str]]]:
+    """Every version of every object in the bucket, with its S3 metadata headers."""
+    client, bucket = archive.store.client, archive.store.bucket
+    out = []
+    for obj in client.list_objects(bucket, recursive=True, include_version=True):
+        if obj.is_delete_marker:
+            continue
+        response = client.get_object(bucket, obj.object_name, version_id=obj.version_id)
+        try:
+            out.append((obj.object_name, response.read(), dict(response.headers)))
+        finally:
+            response.close()
+            response.release_conn()
+    return out
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
