@@ -217,7 +217,10 @@ def storage_start(state: State, foreground: bool) -> None:
         def ready() -> None:
             click.echo(f"storage: SeaweedFS S3 on {server.endpoint} (logs: {server.log_path}); Ctrl-C stops it")
 
-        server.run_foreground(ready)
+        def stopping() -> None:
+            click.echo("storage: stopping (SeaweedFS may take up to 20 s to shut down cleanly)")
+
+        server.run_foreground(ready, stopping)
         click.echo("storage: stopped")
         return
     started = server.start()

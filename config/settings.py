@@ -51,6 +51,7 @@ class EmbeddedSettings:
     s3_port: int = 0
     s3_grpc_port: int = 0
     volume_size_limit_mb: int = 1024
+    volume_max: int = 256
     start_timeout_s: int = 60
 
 

@@ -1,5 +1,9 @@
 """The Fernet keyring: a JSON file of mode 0600, newest key first.
 
+It is ordered like a ``MultiFernet`` (new data is encrypted with the newest key), but
+since every object header names its key, decryption picks that key directly instead of
+trying each key in turn.
+
 Each key has a random identifier. The identifier (not the key) is written in the
 plaintext header of every object so the right key is found without trial decryption,
 and so that rotation knows which objects still need re-encrypting.
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet
 
 from archive.errors import ConfigError, KeyMissing
 from config.private_files import check_private_file, write_private_file
@@ -82,9 +86,6 @@ class Keyring:
             return self._fernets[key_id]
         except KeyError:
             raise KeyMissing(f"the keyring has no key {key_id} (wrong or outdated keyring)") from None
-
-    def multi(self) -> MultiFernet:
-        return MultiFernet([self._fernets[entry.id] for entry in self.entries])
 
     def add_key(self) -> KeyEntry:
         """Add a new primary key and save the keyring."""

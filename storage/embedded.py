@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,16 @@ PORT_FIELDS = (
     "s3_port",
     "s3_grpc_port",
 )
+
+# SeaweedFS reads master.toml from its working directory (the storage directory). One new
+# volume per bucket (collection) instead of seven keeps an archive with many buckets
+# (and the test suite) within the volume limit.
+MASTER_TOML = """[master.volume_growth]
+copy_1 = 1
+copy_2 = 2
+copy_3 = 3
+copy_other = 1
+"""
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,7 @@ class EmbeddedServer:
             "-master.telemetry=false",
             f"-volume.port={p.volume_port}",
             f"-volume.port.grpc={p.volume_grpc_port}",
-            "-volume.max=0",
+            f"-volume.max={p.volume_max}",
             "-volume.preStopSeconds=0",
             "-filer",
             f"-filer.port={p.filer_port}",
@@ -162,6 +173,7 @@ class EmbeddedServer:
         if not self.identities_path.exists():
             self.write_identities(self.settings.credentials())
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (self.settings.storage_dir / "master.toml").write_text(MASTER_TOML)
         self.settings.logs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         busy = [name for name in PORT_FIELDS if _port_in_use(getattr(self.ports, name))]
         if busy:
@@ -201,7 +213,9 @@ class EmbeddedServer:
             self.pid_path.unlink(missing_ok=True)
             return True
 
-    def run_foreground(self, on_ready: callable | None = None) -> None:  # type: ignore[valid-type]
+    def run_foreground(
+        self, on_ready: Callable[[], None] | None = None, on_stopping: Callable[[], None] | None = None
+    ) -> None:
         """Run the server until SIGINT or SIGTERM, then stop it cleanly."""
         started = self.start()
         if not started:
@@ -221,6 +235,8 @@ class EmbeddedServer:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if on_stopping is not None:
+                on_stopping()
             self.stop()
         if not stop_requested:
             raise StorageUnavailable(f"embedded storage exited unexpectedly; see {self.log_path}")
