@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import click
 
-from archive.errors import ConfigError, StrongroomError, UsageError
+from archive.errors import StrongroomError, UsageError
 from naming import InvalidName
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -117,13 +117,24 @@ def _print_json(data: object) -> None:
 
 
 @contextmanager
-def _progress(total: int, label: str, enabled: bool = True) -> Iterator[Callable[[object], None]]:
-    """A progress bar on stderr when it is a terminal; silent otherwise."""
-    if not enabled or not sys.stderr.isatty() or total == 0:
-        yield lambda _item: None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield lambda _item: bar.update(1)
+def _progress(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], Callable[[object], None]]]:
+    """A progress bar on stderr, shown only on a terminal; ``start(total)`` opens it, ``step()`` advances it."""
+    bar: list[Any] = []
+
+    def start(total: int, *_: object) -> None:
+        if enabled and sys.stderr.isatty() and total:
+            bar.append(click.progressbar(length=total, label=label, file=sys.stderr))
+            bar[0].__enter__()
+
+    def step(_item: object) -> None:
+        if bar:
+            bar[0].update(1)
+
+    try:
+        yield start, step
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)
 
 
 @click.group(cls=StrongroomGroup, context_settings=CONTEXT_SETTINGS)
@@ -216,6 +227,8 @@ def storage_start(state: State, foreground: bool) -> None:
     if foreground:
         def ready() -> None:
             click.echo(f"storage: SeaweedFS S3 on {server.endpoint} (logs: {server.log_path}); Ctrl-C stops it")
+            click.echo(f"home: {state.home}; file records from another terminal with "
+                       "'strongroom put FILE --type contract'")
 
         def stopping() -> None:
             click.echo("storage: stopping (SeaweedFS may take up to 20 s to shut down cleanly)")
@@ -390,13 +403,10 @@ def _write_atomically(target: Path, chunks: Iterator[bytes]) -> None:
 @pass_state
 def versions(state: State, name: str, as_json: bool) -> None:
     """List the versions of a record: current and archived."""
-    from archive.records import find_record, version_view
-    from catalog.schema import VersionState
-    from naming import parse_name
+    from archive.records import describe
 
     with state.archive.catalog.read() as session:
-        record = find_record(session, parse_name(name))
-        views = [version_view(v) for v in record.versions if v.state != VersionState.PENDING]
+        _, views = describe(session, name)
     if as_json:
         _print_json([view.__dict__ for view in views])
         return
@@ -412,14 +422,10 @@ def versions(state: State, name: str, as_json: bool) -> None:
 @pass_state
 def show(state: State, name: str, as_json: bool) -> None:
     """Show a record's metadata and versions."""
-    from archive.records import find_record, record_view, version_view
-    from catalog.schema import VersionState
-    from naming import parse_name
+    from archive.records import describe
 
     with state.archive.catalog.read() as session:
-        record = find_record(session, parse_name(name))
-        view = record_view(record)
-        history = [version_view(v) for v in record.versions if v.state != VersionState.PENDING]
+        view, history = describe(session, name)
     if as_json:
         _print_json({**view.as_dict(), "history": [v.__dict__ for v in history]})
         return
@@ -469,7 +475,8 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
 
     archive = state.archive
     refs = stored_versions(archive, name)
-    with _progress(len(refs), "verifying", not as_json) as step:
+    with _progress("verifying", not as_json) as (start, step):
+        start(len(refs))
         problems = verify_versions(archive, refs, step)
     if as_json:
         _print_json({"checked": len(refs), "problems": [p.__dict__ for p in problems]})
@@ -518,7 +525,7 @@ def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
 
     archive = state.archive
     saved = backup_catalog(archive) if replace else None
-    with _progress_dynamic("reading objects", not as_json) as (start, step):
+    with _progress("reading objects", not as_json) as (start, step):
         report = rebuild(archive, replace=replace, on_start=start, on_progress=step)
     data = {**report.__dict__, "previous_catalog": saved}
     if as_json:
@@ -532,27 +539,6 @@ def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
         f"rebuilt catalog: {report.records} record(s), {report.versions} version(s), {report.voids} void number(s) "
         f"from {report.objects} object(s); {len(report.skipped)} skipped"
     )
-
-
-@contextmanager
-def _progress_dynamic(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], Callable[[object], None]]]:
-    """Progress for jobs that learn their total only once they start."""
-    bar: list[Any] = []
-
-    def start(total: int, *_: object) -> None:
-        if enabled and sys.stderr.isatty() and total:
-            bar.append(click.progressbar(length=total, label=label, file=sys.stderr))
-            bar[0].__enter__()
-
-    def step(_item: object) -> None:
-        if bar:
-            bar[0].update(1)
-
-    try:
-        yield start, step
-    finally:
-        if bar:
-            bar[0].__exit__(None, None, None)
 
 
 @main.group()
@@ -591,7 +577,7 @@ def keys_rotate(state: State, as_json: bool) -> None:
     """
     from archive.rotation import rotate
 
-    with _progress_dynamic("re-encrypting", not as_json) as (start, step):
+    with _progress("re-encrypting", not as_json) as (start, step):
         report = rotate(state.archive, on_start=start, on_progress=step)
     if as_json:
         _print_json(report.__dict__)

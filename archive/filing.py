@@ -125,8 +125,7 @@ def file_record(
         validate_year(year)
     except InvalidName as exc:
         raise UsageError(str(exc)) from None
-    archive.keyring  # noqa: B018 - fail on a missing keyring before a number is taken
-    archive.store  # noqa: B018 - and on unreachable storage too
+    archive.ready_to_write()
     record, version = _allocate(archive, record_type, year, title, actor, filename)
     try:
         written = write_object(archive, version.object_key, source, bytes.fromhex(version.nonce), _meta(record, version))
@@ -203,8 +202,7 @@ def file_version(
 ) -> Filed:
     """Store a new version of a record; the version it supersedes moves to the archive area."""
     name = parse_name(name_text)
-    archive.keyring  # noqa: B018
-    archive.store  # noqa: B018
+    archive.ready_to_write()
     now = utcnow()
     with archive.catalog.write() as session:
         record = find_record(session, name)

@@ -107,6 +107,13 @@ def record_view(record: Record) -> RecordView:
     )
 
 
+def describe(session: Session, name_text: str) -> tuple[RecordView, list[VersionView]]:
+    """A record and its stored versions (pending ones left out), for display."""
+    record = find_record(session, parse_name(name_text))
+    history = [version_view(v) for v in record.versions if v.state != VersionState.PENDING]
+    return record_view(record), history
+
+
 def list_records(
     session: Session, *, record_type: str | None = None, year: int | None = None, include_all: bool = False
 ) -> list[RecordView]:

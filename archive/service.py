@@ -64,5 +64,10 @@ class Archive:
         store.ensure_bucket()
         return store
 
+    def ready_to_write(self) -> None:
+        """Fail early, before a number is taken, if the keyring or the storage is not usable."""
+        self.keyring  # noqa: B018 - loading it is the check
+        self.store  # noqa: B018 - connecting (and starting embedded storage) is the check
+
     def close(self) -> None:
         self.catalog.dispose()

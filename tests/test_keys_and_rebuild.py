@@ -10,7 +10,7 @@ import pytest
 
 from archive.errors import StrongroomError
 from archive.filing import file_record, file_version
-from archive.reading import read_version, resolve, stored_versions
+from archive.reading import read_version, stored_versions
 from archive.rebuild import rebuild
 from archive.rotation import retire, rotate
 from archive.service import Archive
