@@ -32,10 +32,12 @@ class Catalog:
         self._lock_path = lock_path
         self._write_engine = self._engine(immediate=True)
         self._read_engine = self._engine(immediate=False) if self.is_sqlite else self._write_engine
+        self._unflushed_engine = self._engine(immediate=True, synchronous="NORMAL") if self.is_sqlite else self._write_engine
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._unflushed_writer = sessionmaker(self._unflushed_engine, expire_on_commit=False)
         self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
 
-    def _engine(self, *, immediate: bool) -> Engine:
+    def _engine(self, *, immediate: bool, synchronous: str = "FULL") -> Engine:
         try:
             engine = create_engine(self.url)
         except (SQLAlchemyError, ValueError) as exc:
@@ -49,7 +51,7 @@ class Catalog:
                 cursor = dbapi_connection.cursor()
                 cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=FULL")
+                cursor.execute(f"PRAGMA synchronous={synchronous}")
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.close()
 
@@ -63,6 +65,18 @@ class Catalog:
     def write(self) -> Iterator[Session]:
         """A transaction that holds the write lock from its start; committed on success."""
         with self._writer.begin() as session:
+            yield session
+
+    @contextmanager
+    def write_unflushed(self) -> Iterator[Session]:
+        """A write transaction that survives a crash of the process but maybe not of the machine.
+
+        On SQLite its commit is not flushed to disk at once (``synchronous=NORMAL`` in WAL
+        mode); the next ``write()`` makes it durable too. Use it only where losing the
+        transaction to a power failure loses nothing a user was told had happened.
+        Other databases treat it as ``write()``.
+        """
+        with self._unflushed_writer.begin() as session:
             yield session
 
     @contextmanager
@@ -102,3 +116,4 @@ class Catalog:
     def dispose(self) -> None:
         self._write_engine.dispose()
         self._read_engine.dispose()
+        self._unflushed_engine.dispose()

@@ -162,7 +162,8 @@ class EncryptingReader:
             out = bytes(self._buffer)
             self._buffer.clear()
         else:
-            out = bytes(self._buffer[:size])
+            with memoryview(self._buffer) as view:
+                out = bytes(view[:size])
             del self._buffer[:size]
         self._produced += len(out)
         return out

@@ -100,8 +100,12 @@ class ObjectStore:
         """Create the bucket with versioning enabled if missing; return True if created."""
         created = False
         if not self.client.bucket_exists(self.bucket):
-            self.client.make_bucket(self.bucket)
-            created = True
+            try:
+                self.client.make_bucket(self.bucket)
+                created = True
+            except S3Error as exc:
+                if exc.code != "BucketAlreadyOwnedByYou":  # another process created it just now
+                    raise
         if self.client.get_bucket_versioning(self.bucket).status != ENABLED:
             self.client.set_bucket_versioning(self.bucket, VersioningConfig(ENABLED))
         return created
