@@ -22,7 +22,6 @@ from bench.common import GIB, MIB, BenchResult, Comparison, Limit, mb_per_s, tim
 from bench.env import STRONGROOM, Env
 
 BLOCK = 16 * MIB
-PART_SIZE = 16 * MIB
 PUT_TARGET = 0.6
 RSS_LIMIT_MIB = 200
 
@@ -103,9 +102,10 @@ def run(env: Env, quick: bool) -> BenchResult:
     download = env.files / "large.out"
     original = write_random_file(source, size)
     client, bucket = env.baseline.client, env.baseline.bucket
+    part_size = env.archive.settings.part_size
     startup = run_cli(env, "ls")  # start-up and catalog open, part of every CLI figure below
 
-    raw_put_s, _ = timed(lambda: client.fput_object(bucket, "large.bin", str(source), part_size=PART_SIZE))
+    raw_put_s, _ = timed(lambda: client.fput_object(bucket, "large.bin", str(source), part_size=part_size))
     put = run_cli(env, "put", str(source), "--type", "other")
     name = put.stdout.splitlines()[-1]
     raw_get_s, _ = timed(lambda: raw_get(env, "large.bin", download))
@@ -119,10 +119,10 @@ def run(env: Env, quick: bool) -> BenchResult:
     size_label = f"{size // MIB} MiB"
     return BenchResult(
         name="large",
-        params={"size": size_label, "part_size": "16 MiB"},
+        params={"size": size_label, "part_size": f"{part_size // MIB} MiB"},
         figures=[
             Comparison(f"put {size_label}", "MB/s", mb_per_s(size, put.seconds), mb_per_s(size, raw_put_s),
-                       "raw minio fput_object, 16 MiB parts", PUT_TARGET),
+                       f"raw minio fput_object, {part_size // MIB} MiB parts", PUT_TARGET),
             Comparison(f"get {size_label}", "MB/s", mb_per_s(size, get.seconds), mb_per_s(size, raw_get_s),
                        "raw minio get_object streamed to a file"),
             Limit("peak RSS of strongroom put", "MiB", put.peak_rss_mib, RSS_LIMIT_MIB),

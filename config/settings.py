@@ -35,7 +35,7 @@ class StorageSettings:
     region: str = ""
     bucket: str = "strongroom-records"
     credentials_file: str = "secrets/s3-credentials.json"
-    part_size_mb: int = 16
+    part_size_mb: int = 8
 
 
 @dataclass

@@ -72,7 +72,7 @@ class ObjectStore:
         *,
         secure: bool,
         region: str = "",
-        part_size: int = 16 * 1024 * 1024,
+        part_size: int = 8 * 1024 * 1024,
     ) -> None:
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=5, read=120),

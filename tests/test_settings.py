@@ -89,7 +89,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     assert s.records.types == DEFAULT_TYPES
     assert s.records.types is not DEFAULT_TYPES
     assert s.chunk_size == 1024 * 1024
-    assert s.part_size == 16 * 1024 * 1024
+    assert s.part_size == 8 * 1024 * 1024
     assert s.catalog_url == f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
     assert s.keyring_path == tmp_path / "secrets" / "keyring.json"
     assert s.credentials_path == tmp_path / "secrets" / "s3-credentials.json"
