@@ -14,7 +14,6 @@ from archive.records import lookup
 from archive.service import Archive
 from catalog.schema import Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
-from naming import parse_name
 from storage.s3 import MissingObject
 
 
@@ -96,9 +95,8 @@ def stored_versions(archive: Archive, name_text: str | None = None) -> list[Vers
             .order_by(Record.year, Record.type, Record.number)
         )
         if name_text is not None:
-            query = query.where(Record.name == str(parse_name(name_text)))
-            if session.scalar(query) is None:
-                lookup(session, name_text)
+            record, _ = lookup(session, name_text)
+            query = query.where(Record.id == record.id)
         return [
             VersionRef.of(record, version)
             for record in session.scalars(query)

@@ -147,10 +147,6 @@ class ObjectStore:
         return self.client.get_object(self.bucket, key, version_id=version_id, offset=offset, length=length)
 
     @_storage_errors
-    def size(self, key: str, version_id: str) -> int:
-        return int(self.client.stat_object(self.bucket, key, version_id=version_id).size or 0)
-
-    @_storage_errors
     def delete_version(self, key: str, version_id: str) -> None:
         self.client.remove_object(self.bucket, key, version_id=version_id)
 

@@ -90,6 +90,7 @@ def test_bad_input_gives_one_line_and_exit_status(home: Path, tmp_path: Path):
     _one_line_error(cli(home, "put", str(doc), "--to", "2026-0009-contract"), 1, "no record named 2026-0009-contract")
     _one_line_error(cli(home, "get", "../../etc/passwd"), 2, "invalid record name")
     _one_line_error(cli(home, "get", "2026-0001-contract"), 1, "no record named")
+    _one_line_error(cli(home, "verify", "2026-0001-contract"), 1, "no record named")
     _one_line_error(cli(home, "put", str(doc), "--type", "contract", "--year", "12"), 2, "--year")
     _one_line_error(cli(home, "frobnicate"), 2, "No such command")
     assert cli(home, "put", str(doc), "--type", "contract").exit_code == 0
