@@ -61,7 +61,7 @@ def write_object(archive: Archive, key: str, source: BinaryIO, nonce: bytes, met
     """Encrypt ``source`` with the primary key and upload it as a new version of ``key``."""
     primary = archive.keyring.primary
     header = Header(primary.id, nonce, archive.settings.chunk_size)
-    reader = EncryptingReader(source, archive.keyring.fernet(primary.id), header, meta)
+    reader = EncryptingReader(source, archive.keyring.cipher(primary.id), header, meta)
     try:
         version_id = archive.store.put_stream(key, reader)  # type: ignore[arg-type]
     except SourceReadError as exc:
@@ -89,7 +89,7 @@ def open_object(archive: Archive, key: str, version_id: str, stored_size: int) -
         tail = body[meta_offset:]
     else:
         tail = store.read_range(key, version_id, meta_offset, stored_size - meta_offset)
-    meta = open_meta(archive.keyring.fernet(header.key_id), header, tail)
+    meta = open_meta(archive.keyring.cipher(header.key_id), header, tail)
     return OpenedObject(key, version_id, header, meta, meta_offset, body)
 
 
@@ -103,7 +103,7 @@ def iter_plaintext(archive: Archive, opened: OpenedObject) -> Iterator[bytes]:
             opened.key, opened.s3_version_id, HEADER.size, opened.meta_offset - HEADER.size, READ_BLOCK
         )
     frames = iter_frames(blocks, max_frame_bytes(header.chunk_size))
-    return decrypt_data(archive.keyring.fernet(header.key_id), header, opened.meta, frames)
+    return decrypt_data(archive.keyring.cipher(header.key_id), header, opened.meta, frames)
 
 
 class IteratorReader:

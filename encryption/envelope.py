@@ -4,7 +4,7 @@
 
     object  := header frame* footer
     header  := "SRMOBJ01" | key id (8 bytes) | object nonce (16 bytes) | chunk size (u32)
-    frame   := length (u32) | Fernet token, base64-decoded
+    frame   := length (u32) | Fernet token (raw bytes, see raw_fernet.py)
     footer  := offset of the metadata frame (u64) | "SRMEND01"
 
 Every frame's plaintext starts with a context — the object nonce, the frame kind
@@ -21,7 +21,6 @@ the content. All integers are little-endian.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import struct
@@ -29,7 +28,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
+
+from encryption.raw_fernet import RawFernet
 
 MAGIC = b"SRMOBJ01"
 FOOTER_MAGIC = b"SRMEND01"
@@ -90,16 +91,16 @@ def max_frame_bytes(chunk_size: int) -> int:
     return max(chunk_size, MAX_META_BYTES) + CONTEXT.size + FERNET_OVERHEAD + 16
 
 
-def seal_frame(fernet: Fernet, nonce: bytes, kind: int, index: int, payload: bytes) -> bytes:
+def seal_frame(fernet: RawFernet, nonce: bytes, kind: int, index: int, payload: bytes) -> bytes:
     """Encrypt one frame and return it with its length prefix."""
-    token = base64.urlsafe_b64decode(fernet.encrypt(CONTEXT.pack(nonce, kind, index) + payload))
+    token = fernet.encrypt(CONTEXT.pack(nonce, kind, index) + payload)
     return FRAME_LENGTH.pack(len(token)) + token
 
 
-def open_frame(fernet: Fernet, token: bytes, nonce: bytes, kind: int, index: int) -> bytes:
+def open_frame(fernet: RawFernet, token: bytes, nonce: bytes, kind: int, index: int) -> bytes:
     """Authenticate and decrypt one frame, checking that it is the expected frame of this object."""
     try:
-        plaintext = fernet.decrypt(base64.urlsafe_b64encode(token))
+        plaintext = fernet.decrypt(token)
     except InvalidToken:
         raise EnvelopeError(f"frame {index} failed authentication (tampered, or encrypted with another key)") from None
     if len(plaintext) < CONTEXT.size:
@@ -122,7 +123,7 @@ class EncryptingReader:
     def __init__(
         self,
         source: BinaryIO,
-        fernet: Fernet,
+        fernet: RawFernet,
         header: Header,
         meta: dict[str, object],
     ) -> None:
@@ -187,7 +188,7 @@ class EncryptingReader:
         self._finished = True
 
 
-def open_meta(fernet: Fernet, header: Header, tail: bytes) -> dict[str, object]:
+def open_meta(fernet: RawFernet, header: Header, tail: bytes) -> dict[str, object]:
     """Decrypt the metadata frame from the object's tail (metadata frame plus footer)."""
     if len(tail) < FRAME_LENGTH.size + FOOTER.size:
         raise EnvelopeError("object tail is too short")
@@ -196,7 +197,7 @@ def open_meta(fernet: Fernet, header: Header, tail: bytes) -> dict[str, object]:
         raise EnvelopeError("metadata frame length does not match the object")
     token = tail[FRAME_LENGTH.size:FRAME_LENGTH.size + length]
     try:
-        plaintext = fernet.decrypt(base64.urlsafe_b64encode(token))
+        plaintext = fernet.decrypt(token)
     except InvalidToken:
         raise EnvelopeError("metadata failed authentication (tampered, or encrypted with another key)") from None
     if len(plaintext) < CONTEXT.size:
@@ -234,7 +235,7 @@ def iter_frames(stream: Iterable[bytes], max_frame: int) -> Iterator[bytes]:
 
 
 def decrypt_data(
-    fernet: Fernet,
+    fernet: RawFernet,
     header: Header,
     meta: dict[str, object],
     frames: Iterable[bytes],

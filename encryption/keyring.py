@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 
 from archive.errors import ConfigError, KeyMissing
 from config.private_files import check_private_file, write_private_file
+from encryption.raw_fernet import RawFernet
 
 KEY_ID_BYTES = 8
 KEY_ID_PATTERN = re.compile(r"^[0-9a-f]{16}\Z")
@@ -47,7 +48,7 @@ class Keyring:
             raise ConfigError(f"keyring {path} holds no keys")
         self.path = path
         self.entries = entries
-        self._fernets = {entry.id: Fernet(entry.key) for entry in entries}
+        self._ciphers = {entry.id: RawFernet(entry.key) for entry in entries}
 
     @classmethod
     def load(cls, path: Path) -> Keyring:
@@ -63,7 +64,7 @@ class Keyring:
                 raise ValueError("bad key ids")
             return cls(path, entries)
         except FileNotFoundError:
-            raise ConfigError(f"keyring {path} is missing; run 'strongroom init' or 'strongroom keys import'") from None
+            raise ConfigError(f"keyring {path} is missing; run 'strongroom init'") from None
         except (ValueError, KeyError, TypeError):
             raise ConfigError(f"keyring {path} is not valid") from None
 
@@ -81,9 +82,10 @@ class Keyring:
         """The key new objects are encrypted with (the newest)."""
         return self.entries[0]
 
-    def fernet(self, key_id: str) -> Fernet:
+    def cipher(self, key_id: str) -> RawFernet:
+        """The cipher of one key, producing and opening Fernet tokens as raw bytes."""
         try:
-            return self._fernets[key_id]
+            return self._ciphers[key_id]
         except KeyError:
             raise KeyMissing(f"the keyring has no key {key_id} (wrong or outdated keyring)") from None
 
@@ -91,7 +93,7 @@ class Keyring:
         """Add a new primary key and save the keyring."""
         entry = _new_entry()
         self.entries.insert(0, entry)
-        self._fernets[entry.id] = Fernet(entry.key)
+        self._ciphers[entry.id] = RawFernet(entry.key)
         self.save()
         return entry
 
@@ -101,7 +103,7 @@ class Keyring:
             raise ConfigError("the newest key cannot be retired")
         self.entries = [entry for entry in self.entries if entry.id not in key_ids]
         for key_id in key_ids:
-            self._fernets.pop(key_id, None)
+            self._ciphers.pop(key_id, None)
         self.save()
 
     def save(self) -> None:

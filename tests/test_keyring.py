@@ -98,8 +98,8 @@ def test_load_round_trip(path: Path) -> None:
         (e.id, e.created, e.key) for e in created.entries
     ]
     assert loaded.path == path
-    token = created.fernet(created.primary.id).encrypt(b"hello")
-    assert loaded.fernet(loaded.primary.id).decrypt(token) == b"hello"
+    token = created.cipher(created.primary.id).encrypt(b"hello")
+    assert loaded.cipher(loaded.primary.id).decrypt(token) == b"hello"
 
 
 @pytest.mark.parametrize("mode", [0o640, 0o644, 0o604, 0o660, 0o606, 0o620, 0o602, 0o610, 0o601, 0o666, 0o777])
@@ -177,23 +177,23 @@ def test_write_private_file_replaces_with_0600(tmp_path: Path) -> None:
 def test_add_key_makes_new_primary_and_old_keys_still_decrypt(path: Path) -> None:
     keyring = Keyring.create(path)
     old = keyring.primary
-    old_token = keyring.fernet(old.id).encrypt(b"old record")
+    old_token = keyring.cipher(old.id).encrypt(b"old record")
     new = keyring.add_key()
     assert keyring.primary == new
     assert new.id != old.id
     assert new.key != old.key
     assert [e.id for e in keyring.entries] == [new.id, old.id]
-    assert keyring.fernet(old.id).decrypt(old_token) == b"old record"
+    assert keyring.cipher(old.id).decrypt(old_token) == b"old record"
     # The new key is really another key.
     with pytest.raises(InvalidToken):
-        keyring.fernet(new.id).decrypt(old_token)
-    new_token = keyring.fernet(new.id).encrypt(b"new record")
+        keyring.cipher(new.id).decrypt(old_token)
+    new_token = keyring.cipher(new.id).encrypt(b"new record")
     # Saved: a fresh load sees the new primary and still opens old objects.
     loaded = Keyring.load(path)
     assert loaded.primary.id == new.id
     assert [e.id for e in loaded.entries] == [new.id, old.id]
-    assert loaded.fernet(old.id).decrypt(old_token) == b"old record"
-    assert loaded.fernet(new.id).decrypt(new_token) == b"new record"
+    assert loaded.cipher(old.id).decrypt(old_token) == b"old record"
+    assert loaded.cipher(new.id).decrypt(new_token) == b"new record"
     assert mode_of(path) == 0o600
 
 
@@ -208,7 +208,7 @@ def test_remove_refuses_primary(path: Path) -> None:
         keyring.remove({keyring.primary.id, old.id})
     assert path.read_bytes() == before
     assert len(keyring.entries) == 2
-    keyring.fernet(old.id)
+    keyring.cipher(old.id)
 
 
 def test_remove_refuses_only_key(path: Path) -> None:
@@ -225,22 +225,22 @@ def test_remove_old_key(path: Path) -> None:
     keyring.remove({old.id})
     assert [e.id for e in keyring.entries] == [keyring.primary.id]
     with pytest.raises(KeyMissing):
-        keyring.fernet(old.id)
+        keyring.cipher(old.id)
     loaded = Keyring.load(path)
     assert [e.id for e in loaded.entries] == [keyring.primary.id]
     with pytest.raises(KeyMissing):
-        loaded.fernet(old.id)
+        loaded.cipher(old.id)
     assert old.key.decode() not in path.read_text()
 
 
 def test_fernet_unknown_raises_key_missing(path: Path) -> None:
     keyring = Keyring.create(path)
     with pytest.raises(KeyMissing, match="ffffffffffffffff"):
-        keyring.fernet("ffffffffffffffff")
+        keyring.cipher("ffffffffffffffff")
     with pytest.raises(KeyMissing):
-        keyring.fernet("")
+        keyring.cipher("")
     with pytest.raises(KeyMissing):
-        keyring.fernet(keyring.primary.id.upper())
+        keyring.cipher(keyring.primary.id.upper())
     assert issubclass(KeyMissing, StrongroomError)
 
 
@@ -272,7 +272,7 @@ def test_error_messages_do_not_contain_key_material(path: Path) -> None:
     for call in (
         lambda: Keyring.create(path),
         lambda: keyring.remove({keyring.primary.id}),
-        lambda: keyring.fernet("0000000000000000"),
+        lambda: keyring.cipher("0000000000000000"),
     ):
         with pytest.raises(StrongroomError) as info:
             call()
