@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 
 from archive.errors import Conflict, StrongroomError, UsageError
@@ -69,6 +69,21 @@ def _meta(record: Record, version: Version) -> dict[str, object]:
     }
 
 
+_COUNTERS, _RECORDS, _VERSIONS = Counter.__table__, Record.__table__, Version.__table__
+# Built once: statements constructed per call cost more than the SQL they run.
+_TAKE_NUMBER = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.year == bindparam("series_year"), _COUNTERS.c.type == bindparam("series_type"))
+    .values(next_number=_COUNTERS.c.next_number + 1)
+    .returning(_COUNTERS.c.next_number)
+)
+_NEW_SERIES = insert(_COUNTERS)
+_INSERT_RECORD = insert(_RECORDS).returning(_RECORDS.c.id)
+_INSERT_VERSION = insert(_VERSIONS).returning(_VERSIONS.c.id)
+_UPDATE_VERSION = update(_VERSIONS).where(_VERSIONS.c.id == bindparam("row_id"))
+_UPDATE_RECORD = update(_RECORDS).where(_RECORDS.c.id == bindparam("row_id"))
+
+
 def _allocate(archive: Archive, record_type: str, year: int, title: str | None, actor: str, filename: str | None) -> tuple[Record, Version]:
     """Take the next number of (year, type) and write the pending record and version rows.
 
@@ -81,26 +96,25 @@ def _allocate(archive: Archive, record_type: str, year: int, title: str | None, 
     for attempt in range(ALLOCATION_ATTEMPTS):
         try:
             with archive.catalog.write_unflushed() as session:
-                series = (Counter.year == year) & (Counter.type == record_type)
-                taken = session.execute(
-                    update(Counter).where(series).values(next_number=Counter.next_number + 1).returning(Counter.next_number)
-                ).scalar()
+                sql = session.connection()
+                taken = sql.execute(_TAKE_NUMBER, {"series_year": year, "series_type": record_type}).scalar()
                 if taken is None:
-                    session.execute(insert(Counter).values(year=year, type=record_type, next_number=2))
+                    sql.execute(_NEW_SERIES, {"year": year, "type": record_type, "next_number": 2})
                     taken = 2
                 number = taken - 1
                 name = format_name(year, number, record_type)
                 record = Record(
                     name=name, year=year, type=record_type, number=number, state=RecordState.PENDING,
-                    title=title, created_at=now, created_by=actor,
+                    title=title, created_at=now, created_by=actor, void_reason=None,
                 )
-                record.id = session.execute(insert(Record).values(_columns(record)).returning(Record.id)).scalar_one()
+                record.id = sql.execute(_INSERT_RECORD, _columns(record)).scalar_one()
                 version = Version(
                     record_id=record.id, version=1, state=VersionState.PENDING, object_key=current_key(parse_name(name)),
-                    nonce=new_nonce().hex(), key_id=archive.keyring.primary.id, filed_at=now, filed_by=actor,
-                    filename=filename, writer=writer_id(),
+                    s3_version_id=None, nonce=new_nonce().hex(), key_id=archive.keyring.primary.id, size=None,
+                    stored_size=None, sha256=None, filed_at=now, filed_by=actor, filename=filename, comment=None,
+                    archived_at=None, writer=writer_id(),
                 )
-                version.id = session.execute(insert(Version).values(_columns(version)).returning(Version.id)).scalar_one()
+                version.id = sql.execute(_INSERT_VERSION, _columns(version)).scalar_one()
             return record, version
         except SQLIntegrityError:
             if attempt == ALLOCATION_ATTEMPTS - 1:
@@ -109,8 +123,8 @@ def _allocate(archive: Archive, record_type: str, year: int, title: str | None, 
 
 
 def _columns(row: Record | Version) -> dict[str, object]:
-    """The column values set on a transient ORM object, for a plain INSERT."""
-    return {column.key: getattr(row, column.key) for column in row.__table__.columns if getattr(row, column.key) is not None}
+    """Every column value of a transient ORM object but its id, for a prepared INSERT."""
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns if column.key != "id"}
 
 
 def file_record(
@@ -144,8 +158,9 @@ def complete_first_version(archive: Archive, record_id: int, version_id: int, wr
     """Mark version 1 stored and the record active; on failure void it and drop the object."""
     try:
         with archive.catalog.write() as session:
-            session.execute(update(Version).where(Version.id == version_id).values(_stored_values(written)))
-            session.execute(update(Record).where(Record.id == record_id).values(state=RecordState.ACTIVE))
+            sql = session.connection()
+            sql.execute(_UPDATE_VERSION, {"row_id": version_id, **_stored_values(written)})
+            sql.execute(_UPDATE_RECORD, {"row_id": record_id, "state": RecordState.ACTIVE})
     except BaseException as exc:
         with archive.catalog.read() as session:
             key = session.get(Version, version_id).object_key  # type: ignore[union-attr]
