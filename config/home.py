@@ -10,8 +10,8 @@ from pathlib import Path
 
 import tomli_w
 
-from archive.errors import ConfigError
-from config.settings import CONFIG_FILE, ENV_PREFIX, Settings, load_settings
+from archive.errors import ConfigError, UsageError
+from config.settings import BUCKET_PATTERN, CONFIG_FILE, ENV_PREFIX, Settings, load_settings, split_endpoint
 from config.private_files import write_private_file
 from encryption.keyring import Keyring
 
@@ -46,6 +46,13 @@ def init_home(home: Path, external: ExternalStorage | None = None) -> InitReport
     """Create what is missing in ``home``; never overwrite configuration or keys."""
     from storage.embedded import EmbeddedServer, choose_ports
 
+    if external is not None:
+        try:
+            split_endpoint(external.endpoint)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        if not BUCKET_PATTERN.match(external.bucket):
+            raise UsageError(f"{external.bucket!r} is not a valid S3 bucket name")
     report = InitReport(home)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     for sub in ("secrets", "logs", "run", "storage"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -24,6 +25,7 @@ from naming import InvalidName, validate_type
 CONFIG_FILE = "strongroom.toml"
 DEFAULT_TYPES = ["contract", "minutes", "report", "letter", "other"]
 ENV_PREFIX = "STRONGROOM_"
+BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 
 
 @dataclass
@@ -128,11 +130,11 @@ class Settings:
     @property
     def endpoint_host(self) -> str:
         """``host:port`` of the S3 endpoint, as the minio client wants it."""
-        return _split_endpoint(self.storage.endpoint)[0]
+        return split_endpoint(self.storage.endpoint)[0]
 
     @property
     def endpoint_secure(self) -> bool:
-        return _split_endpoint(self.storage.endpoint)[1]
+        return split_endpoint(self.storage.endpoint)[1]
 
     @property
     def chunk_size(self) -> int:
@@ -172,7 +174,8 @@ def _section_dict(section: object) -> dict[str, object]:
     return {f.name: getattr(section, f.name) for f in fields(section)}  # type: ignore[arg-type]
 
 
-def _split_endpoint(endpoint: str) -> tuple[str, bool]:
+def split_endpoint(endpoint: str) -> tuple[str, bool]:
+    """``(host:port, uses TLS)`` of an ``http(s)://host[:port]`` endpoint URL, or ConfigError."""
     if not endpoint:
         raise ConfigError("storage.endpoint is not configured; run 'strongroom init'")
     invalid = ConfigError(f"storage.endpoint {endpoint!r} is not an http(s)://host[:port] URL")
@@ -277,5 +280,7 @@ def _validate(settings: Settings) -> None:
             raise ConfigError(f"records.types: {exc}") from None
     if settings.records.chunk_size_kb < 1 or settings.records.chunk_size_kb > 64 * 1024:
         raise ConfigError("records.chunk_size_kb must be between 1 and 65536")
+    if not BUCKET_PATTERN.match(settings.storage.bucket):
+        raise ConfigError(f"storage.bucket {settings.storage.bucket!r} is not a valid S3 bucket name")
     if settings.storage.part_size_mb < 5:
         raise ConfigError("storage.part_size_mb must be at least 5 (the S3 minimum part size)")

@@ -102,6 +102,16 @@ def test_bad_input_gives_one_line_and_exit_status(home: Path, tmp_path: Path):
     assert json.loads(cli(home, "ls", "--all", "--json").output)[0]["name"] == "2026-0001-contract"
 
 
+def test_init_refuses_bad_endpoint_and_bucket_without_writing(tmp_path: Path):
+    bad_home = tmp_path / "never-created"
+    keys = ("--s3-access-key", "a", "--s3-secret-key", "b")
+    _one_line_error(cli(bad_home, "init", "--s3-endpoint", "ftp://x", *keys), 2, "not an http(s)://host[:port] URL")
+    _one_line_error(
+        cli(bad_home, "init", "--s3-endpoint", "https://s3.example", "--bucket", "Bad_Bucket", *keys), 2, "bucket name"
+    )
+    assert not bad_home.exists()
+
+
 def test_unreachable_storage_takes_no_number(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("STRONGROOM_STORAGE_ENDPOINT", "http://127.0.0.1:9")
     doc = tmp_path / "doc.txt"
