@@ -42,3 +42,13 @@ class StorageUnavailable(StrongroomError):
 
 class ConfigError(StrongroomError):
     """The home directory or its configuration is missing or invalid."""
+
+
+class Unauthenticated(StrongroomError):
+    """No valid login: wrong password, unknown, expired or revoked token, disabled or locked account."""
+
+
+class Forbidden(StrongroomError):
+    """The actor is logged in but the access policy does not allow the request."""
+
+    exit_code = 3

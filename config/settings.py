@@ -38,6 +38,7 @@ class StorageSettings:
     bucket: str = "strongroom-records"
     credentials_file: str = "secrets/s3-credentials.json"
     part_size_mb: int = 8
+    allow_insecure_http: bool = False
 
 
 @dataclass
@@ -72,6 +73,35 @@ class CatalogSettings:
     url: str = ""
 
 
+@dataclass
+class ServiceSettings:
+    """The HTTP service: where it listens and how long a login lasts."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token_hours: int = 8
+    lockout_after: int = 5
+    lockout_minutes: int = 15
+
+
+@dataclass
+class AccessSettings:
+    """Access grants; empty policy paths mean the Casbin model and policy shipped in ``access/``."""
+
+    default_grant_days: int = 7
+    max_grant_days: int = 90
+    model_path: str = ""
+    policy_path: str = ""
+
+
+@dataclass
+class AuditSettings:
+    """How often the audit chain head is checkpointed into the bucket, and how long it stays locked."""
+
+    checkpoint_every: int = 100
+    checkpoint_retention_days: int = 3650
+
+
 @dataclass(frozen=True)
 class S3Credentials:
     access_key: str
@@ -90,6 +120,9 @@ class Settings:
     embedded: EmbeddedSettings = field(default_factory=EmbeddedSettings)
     records: RecordsSettings = field(default_factory=RecordsSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
     @property
     def config_path(self) -> Path:
@@ -167,7 +200,7 @@ class Settings:
         return {name: _section_dict(getattr(self, name)) for name in SECTIONS}
 
 
-SECTIONS = ("storage", "embedded", "records", "catalog")
+SECTIONS = ("storage", "embedded", "records", "catalog", "service", "access", "audit")
 
 
 def _section_dict(section: object) -> dict[str, object]:
@@ -284,3 +317,28 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"storage.bucket {settings.storage.bucket!r} is not a valid S3 bucket name")
     if settings.storage.part_size_mb < 5:
         raise ConfigError("storage.part_size_mb must be at least 5 (the S3 minimum part size)")
+    if settings.storage.mode == "external" and settings.storage.endpoint:
+        _check_transport(settings.storage)
+    if not 1 <= settings.service.port <= 65535:
+        raise ConfigError("service.port must be between 1 and 65535")
+    for name in ("token_hours", "lockout_after", "lockout_minutes"):
+        if getattr(settings.service, name) < 1:
+            raise ConfigError(f"service.{name} must be at least 1")
+    if not 1 <= settings.access.default_grant_days <= settings.access.max_grant_days:
+        raise ConfigError("access.default_grant_days must be between 1 and access.max_grant_days")
+    if settings.audit.checkpoint_every < 1 or settings.audit.checkpoint_retention_days < 1:
+        raise ConfigError("audit.checkpoint_every and audit.checkpoint_retention_days must be at least 1")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def _check_transport(storage: StorageSettings) -> None:
+    """Plain HTTP to S3 only on loopback, unless explicitly allowed (e.g. a trusted storage network)."""
+    netloc, secure = split_endpoint(storage.endpoint)
+    host = urlsplit(f"//{netloc}").hostname or ""
+    if not secure and host not in LOOPBACK_HOSTS and not storage.allow_insecure_http:
+        raise ConfigError(
+            f"storage.endpoint {storage.endpoint} uses plain HTTP to a non-loopback host; "
+            "use https:// or set storage.allow_insecure_http = true"
+        )

@@ -102,7 +102,7 @@ def test_to_toml_round_trip(tmp_path: Path) -> None:
     write_config(tmp_path, FULL_CONFIG)
     s = load_settings(tmp_path)
     data = s.to_toml()
-    assert set(data) == {"storage", "embedded", "records", "catalog"}
+    assert set(data) == {"storage", "embedded", "records", "catalog", "service", "access", "audit"}
     assert "secret_key" not in json.dumps(data)
     other = tmp_path / "other"
     write_config(other, tomli_w.dumps(data))
@@ -494,11 +494,8 @@ def test_endpoint_parsing(tmp_path: Path, endpoint: str, host: str, secure: bool
     ],
 )
 def test_bad_endpoint_is_config_error(tmp_path: Path, endpoint: str) -> None:
-    s = settings_with_endpoint(tmp_path, endpoint)
-    with pytest.raises(ConfigError):
-        _ = s.endpoint_host
-    with pytest.raises(ConfigError):
-        _ = s.endpoint_secure
+    with pytest.raises(ConfigError, match="is not an http"):
+        settings_with_endpoint(tmp_path, endpoint)
 
 
 
@@ -515,6 +512,24 @@ def test_bad_endpoint_is_config_error(tmp_path: Path, endpoint: str) -> None:
     ],
 )
 def test_malformed_endpoint_netloc_is_config_error(tmp_path: Path, endpoint: str) -> None:
-    s = settings_with_endpoint(tmp_path, endpoint)
-    with pytest.raises(ConfigError):
-        _ = s.endpoint_host
+    with pytest.raises(ConfigError, match="is not an http"):
+        settings_with_endpoint(tmp_path, endpoint)
+
+
+def test_plain_http_to_a_remote_s3_endpoint_is_refused_unless_allowed(tmp_path: Path) -> None:
+    write_config(tmp_path, '[storage]\nmode = "external"\nendpoint = "http://s3.example.com:9000"\n')
+    with pytest.raises(ConfigError, match="plain HTTP"):
+        load_settings(tmp_path)
+    write_config(tmp_path, '[storage]\nmode = "external"\nendpoint = "http://s3.example.com:9000"\nallow_insecure_http = true\n')
+    assert not load_settings(tmp_path).endpoint_secure
+    write_config(tmp_path, '[storage]\nmode = "external"\nendpoint = "http://127.0.0.1:9000"\n')
+    assert load_settings(tmp_path).endpoint_host == "127.0.0.1:9000"
+
+
+def test_service_settings_are_validated(tmp_path: Path) -> None:
+    write_config(tmp_path, "[access]\ndefault_grant_days = 30\nmax_grant_days = 10\n")
+    with pytest.raises(ConfigError, match="default_grant_days"):
+        load_settings(tmp_path)
+    write_config(tmp_path, "[service]\nport = 0\n")
+    with pytest.raises(ConfigError, match="service.port"):
+        load_settings(tmp_path)

@@ -1,0 +1,1 @@
+"""Access control: the Casbin model and policy, per-record grants, access requests."""

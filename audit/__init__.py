@@ -1,0 +1,1 @@
+"""The tamper-evident audit trail: hash-chained events, checkpoints in the bucket, queries."""
