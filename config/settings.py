@@ -317,7 +317,7 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"storage.bucket {settings.storage.bucket!r} is not a valid S3 bucket name")
     if settings.storage.part_size_mb < 5:
         raise ConfigError("storage.part_size_mb must be at least 5 (the S3 minimum part size)")
-    if settings.storage.mode == "external" and settings.storage.endpoint:
+    if settings.storage.mode == "external":
         _check_transport(settings.storage)
     if not 1 <= settings.service.port <= 65535:
         raise ConfigError("service.port must be between 1 and 65535")

@@ -494,7 +494,7 @@ def test_endpoint_parsing(tmp_path: Path, endpoint: str, host: str, secure: bool
     ],
 )
 def test_bad_endpoint_is_config_error(tmp_path: Path, endpoint: str) -> None:
-    with pytest.raises(ConfigError, match="is not an http"):
+    with pytest.raises(ConfigError, match="is not an http|is not configured"):
         settings_with_endpoint(tmp_path, endpoint)
 
 
