@@ -13,12 +13,16 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.schema import AuditEvent
+
+if TYPE_CHECKING:
+    from access.actor import Actor
+    from archive.service import Archive
 
 GENESIS = "0" * 64
 
@@ -155,3 +159,21 @@ def _link_problem(row: AuditEvent, expected_seq: int, prev_hash: str) -> str | N
     if chain_hash(prev_hash, body) != row.hash:
         return f"event {row.seq} was altered (its hash does not match its content)"
     return None
+
+
+def record(
+    archive: Archive,
+    actor: Actor,
+    action: str,
+    *,
+    outcome: str = "ok",
+    record: str | None = None,
+    version: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Event:
+    """Append one event in a transaction of its own (for events not tied to another change)."""
+    with archive.catalog.write() as session:
+        return append(
+            session, actor=actor.name, action=action, source=actor.source, outcome=outcome,
+            record=record, version=version, detail=detail,
+        )
