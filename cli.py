@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-import json
 import logging
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,6 +15,8 @@ from typing import Any, BinaryIO
 import click
 
 from archive.errors import StrongroomError, UsageError
+from commands import access, audit, service
+from commands.common import State, actor_option, json_option, pass_state, print_json, progress
 from naming import InvalidName
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -74,69 +73,6 @@ def _log_internal_error(exc: BaseException) -> str:
         return "(log not writable)"
 
 
-class State:
-    """Per-invocation state: where the home is, and the archive once opened."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self._archive: Any = None
-
-    @property
-    def archive(self) -> Any:
-        if self._archive is None:
-            from archive.service import Archive
-
-            self._archive = Archive.open(self.home)
-        return self._archive
-
-    def close(self) -> None:
-        if self._archive is not None:
-            self._archive.close()
-
-
-pass_state = click.make_pass_decorator(State)
-
-
-def actor_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--as",
-        "actor",
-        envvar="STRONGROOM_USER",
-        default=lambda: getpass.getuser(),
-        show_default="$STRONGROOM_USER, else the OS user",
-        help="Who is acting (recorded as uploader).",
-    )(func)
-
-
-def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
-
-
-def _print_json(data: object) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-@contextmanager
-def _progress(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], Callable[[object], None]]]:
-    """A progress bar on stderr, shown only on a terminal; ``start(total)`` opens it, ``step()`` advances it."""
-    bar: list[Any] = []
-
-    def start(total: int, *_: object) -> None:
-        if enabled and sys.stderr.isatty() and total:
-            bar.append(click.progressbar(length=total, label=label, file=sys.stderr))
-            bar[0].__enter__()
-
-    def step(_item: object) -> None:
-        if bar:
-            bar[0].update(1)
-
-    try:
-        yield start, step
-    finally:
-        if bar:
-            bar[0].__exit__(None, None, None)
-
-
 @click.group(cls=StrongroomGroup, context_settings=CONTEXT_SETTINGS)
 @click.option(
     "--home",
@@ -144,9 +80,21 @@ def _progress(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], 
     type=click.Path(file_okay=False, path_type=str),
     help="Home directory (config, keyring, catalog, logs, embedded storage).  [default: ~/.strongroom]",
 )
+@click.option(
+    "--server",
+    envvar="STRONGROOM_SERVER",
+    metavar="URL",
+    help="Talk to this Strongroom service (after 'strongroom login') instead of the home directory.",
+)
+@click.option(
+    "--ca-cert",
+    envvar="STRONGROOM_CA_CERT",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Trust this CA certificate for --server (e.g. a self-signed service certificate).",
+)
 @click.version_option(package_name="strongroom")
 @click.pass_context
-def main(ctx: click.Context, home: str | None) -> None:
+def main(ctx: click.Context, home: str | None, server: str | None, ca_cert: str | None) -> None:
     """Strongroom: a compliance archive of encrypted, versioned records.
 
     Records are filed under names YEAR-NUMBER-TYPE (e.g. 2026-0007-contract), encrypted
@@ -159,7 +107,7 @@ def main(ctx: click.Context, home: str | None) -> None:
 
     resolved = resolve_home(home)
     os.environ["_STRONGROOM_HOME_SEEN"] = str(resolved)
-    state = State(resolved)
+    state = State(resolved, server or None, ca_cert)
     ctx.obj = state
     ctx.call_on_close(state.close)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -270,7 +218,7 @@ def storage_status(state: State, as_json: bool) -> None:
         data = {"mode": "external", "endpoint": settings.storage.endpoint, "running": ready, "pid": None, "ready": ready}
     data["bucket"] = settings.storage.bucket
     if as_json:
-        _print_json(data)
+        print_json(data)
     else:
         running = "running" if data["running"] else "not running"
         click.echo(f"storage: {data['mode']} {data['endpoint']} bucket {data['bucket']}: {running}"
@@ -315,7 +263,6 @@ def put(
     strongroom put deed.pdf --type contract --title "Lease, branch 3"   ->  2026-0001-contract
     strongroom put deed-v2.pdf --to 2026-0001-contract --comment "signed" ->  2026-0001-contract v2
     """
-    from archive.filing import file_record, file_version
     from naming import parse_name
 
     if to_name is not None:
@@ -328,20 +275,19 @@ def put(
         raise UsageError("--comment goes with --to")
     source, filename = _open_source(file)
     try:
-        archive = state.archive
+        backend = state.backend(actor)
         if to_name is not None:
-            filed = file_version(archive, to_name, source, actor=actor, filename=filename, comment=comment)
+            filed = backend.file_new_version(to_name, source, filename=filename, comment=comment)
         else:
             assert record_type is not None
-            filed = file_record(
-                archive, source, record_type=record_type, year=year or datetime.now().year,
-                actor=actor, title=title, filename=filename,
+            filed = backend.file_new(
+                source, record_type=record_type, year=year or datetime.now().year, title=title, filename=filename,
             )
     finally:
         if source is not sys.stdin.buffer:
             source.close()
     if as_json:
-        _print_json({"name": filed.name, "version": filed.version, "size": filed.size, "sha256": filed.sha256})
+        print_json({"name": filed.name, "version": filed.version, "size": filed.size, "sha256": filed.sha256})
     elif filed.version == 1:
         click.echo(filed.name)
     else:
@@ -353,25 +299,34 @@ def put(
 @click.option("--version", "version", type=click.IntRange(min=1), help="Version number.  [default: current]")
 @click.option("-o", "--output", metavar="PATH|-", help="Where to write ('-' for stdout).  [default: NAME[.vN].EXT here]")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@actor_option
 @pass_state
-def get(state: State, name: str, version: int | None, output: str | None, force: bool) -> None:
-    """Write the exact bytes of a record version, after checking its integrity."""
-    from archive.reading import read_version, resolve
+def get(state: State, name: str, version: int | None, output: str | None, force: bool, actor: str) -> None:
+    """Write the exact bytes of a record version, after checking its integrity.
 
-    archive = state.archive
-    ref = resolve(archive, name, version)
+    Reading is recorded in the audit trail; a record you may not read is refused
+    (exit 3) and the refusal is recorded too: ask with 'strongroom access request'.
+    """
+    from naming import parse_name
+
+    parse_name(name)
+    target = None
+    if output != "-":
+        target = Path(output) if output else None
+        if target is not None and target.exists() and not target.is_dir() and not force:
+            raise UsageError(f"{target} exists; use --force to overwrite it")
+    ref, chunks = state.backend(actor).open_version(name, version)
     if output == "-":
         out = sys.stdout.buffer
-        for chunk in read_version(archive, ref):
+        for chunk in chunks:
             out.write(chunk)
         out.flush()
         return
-    target = Path(output) if output else Path(_default_output(ref.name, version, ref.filename))
-    if target.is_dir():
-        target = target / _default_output(ref.name, version, ref.filename)
+    if target is None or target.is_dir():
+        target = (target or Path()) / _default_output(ref.name, version, ref.filename)
     if target.exists() and not force:
         raise UsageError(f"{target} exists; use --force to overwrite it")
-    _write_atomically(target, read_version(archive, ref))
+    _write_atomically(target, chunks)
     click.echo(f"{ref.label} -> {target}", err=True)
 
 
@@ -399,16 +354,14 @@ def _write_atomically(target: Path, chunks: Iterator[bytes]) -> None:
 
 @main.command()
 @click.argument("name")
+@actor_option
 @json_option
 @pass_state
-def versions(state: State, name: str, as_json: bool) -> None:
+def versions(state: State, name: str, actor: str, as_json: bool) -> None:
     """List the versions of a record: current and archived."""
-    from archive.records import describe
-
-    with state.archive.catalog.read() as session:
-        _, views = describe(session, name)
+    _, views = state.backend(actor).show(name)
     if as_json:
-        _print_json([view.__dict__ for view in views])
+        print_json([view.__dict__ for view in views])
         return
     for view in views:
         size = f"{view.size:,}" if view.size is not None else "-"
@@ -418,16 +371,14 @@ def versions(state: State, name: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("name")
+@actor_option
 @json_option
 @pass_state
-def show(state: State, name: str, as_json: bool) -> None:
+def show(state: State, name: str, actor: str, as_json: bool) -> None:
     """Show a record's metadata and versions."""
-    from archive.records import describe
-
-    with state.archive.catalog.read() as session:
-        view, history = describe(session, name)
+    view, history = state.backend(actor).show(name)
     if as_json:
-        _print_json({**view.as_dict(), "history": [v.__dict__ for v in history]})
+        print_json({**view.as_dict(), "history": [v.__dict__ for v in history]})
         return
     click.echo(f"name:     {view.name}")
     click.echo(f"title:    {view.title or ''}")
@@ -443,16 +394,16 @@ def show(state: State, name: str, as_json: bool) -> None:
 @click.option("--type", "record_type", metavar="TYPE", help="Only this record type.")
 @click.option("--year", type=click.IntRange(1900, 9999), help="Only this filing year.")
 @click.option("--all", "include_all", is_flag=True, help="Include void and pending numbers.")
+@actor_option
 @json_option
 @pass_state
-def list_command(state: State, record_type: str | None, year: int | None, include_all: bool, as_json: bool) -> None:
-    """List records."""
-    from archive.records import list_records
-
-    with state.archive.catalog.read() as session:
-        views = list_records(session, record_type=record_type, year=year, include_all=include_all)
+def list_command(
+    state: State, record_type: str | None, year: int | None, include_all: bool, actor: str, as_json: bool
+) -> None:
+    """List records (titles only of records you may view)."""
+    views = state.backend(actor).listing(record_type=record_type, year=year, include_all=include_all)
     if as_json:
-        _print_json([view.as_dict() for view in views])
+        print_json([view.as_dict() for view in views])
         return
     for view in views:
         if view.state == "active":
@@ -475,11 +426,11 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
 
     archive = state.archive
     refs = stored_versions(archive, name)
-    with _progress("verifying", not as_json) as (start, step):
+    with progress("verifying", not as_json) as (start, step):
         start(len(refs))
         problems = verify_versions(archive, refs, step)
     if as_json:
-        _print_json({"checked": len(refs), "problems": [p.__dict__ for p in problems]})
+        print_json({"checked": len(refs), "problems": [p.__dict__ for p in problems]})
     else:
         for problem in problems:
             click.echo(problem.error)
@@ -503,7 +454,7 @@ def repair(state: State, force: bool, as_json: bool) -> None:
 
     actions = repair_pending(state.archive, force=force)
     if as_json:
-        _print_json([action.__dict__ for action in actions])
+        print_json([action.__dict__ for action in actions])
         return
     for action in actions:
         click.echo(f"{action.name} v{action.version}: {action.action} - {action.detail}")
@@ -525,11 +476,11 @@ def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
 
     archive = state.archive
     saved = backup_catalog(archive) if replace else None
-    with _progress("reading objects", not as_json) as (start, step):
+    with progress("reading objects", not as_json) as (start, step):
         report = rebuild(archive, replace=replace, on_start=start, on_progress=step)
     data = {**report.__dict__, "previous_catalog": saved}
     if as_json:
-        _print_json(data)
+        print_json(data)
         return
     if saved:
         click.echo(f"previous catalog copied to {saved}")
@@ -560,7 +511,7 @@ def keys_list(state: State, as_json: bool) -> None:
         for index, entry in enumerate(archive.keyring.entries)
     ]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     for row in rows:
         click.echo(f"{row['id']}  {row['created']}  {row['versions']:>6} version(s)" + ("  primary" if row["primary"] else ""))
@@ -577,10 +528,10 @@ def keys_rotate(state: State, as_json: bool) -> None:
     """
     from archive.rotation import rotate
 
-    with _progress("re-encrypting", not as_json) as (start, step):
+    with progress("re-encrypting", not as_json) as (start, step):
         report = rotate(state.archive, on_start=start, on_progress=step)
     if as_json:
-        _print_json(report.__dict__)
+        print_json(report.__dict__)
         return
     verb = "added key" if report.added else "resumed rotation to key"
     click.echo(f"{verb} {report.key_id}; re-encrypted {report.reencrypted} version(s)")
@@ -595,12 +546,16 @@ def keys_retire(state: State, as_json: bool) -> None:
 
     retired = retire(state.archive)
     if as_json:
-        _print_json([entry.id for entry in retired])
+        print_json([entry.id for entry in retired])
         return
     for entry in retired:
         click.echo(f"retired key {entry.id}")
     click.echo(f"retired {len(retired)} key(s)")
 
+
+for _command in (service.serve, service.login, service.logout, service.passwd, service.whoami, service.user,
+                 access.access, audit.audit):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

@@ -171,9 +171,18 @@ def record(
     version: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event in a transaction of its own (for events not tied to another change)."""
+    """Append one event in a transaction of its own (for events not tied to another change).
+
+    Once committed, the chain head is checkpointed into the bucket if it is due
+    (best effort: see :func:`audit.checkpoints.checkpoint_if_due`).
+    """
     with archive.catalog.write() as session:
-        return append(
+        event = append(
             session, actor=actor.name, action=action, source=actor.source, outcome=outcome,
             record=record, version=version, detail=detail,
         )
+    # Imported late: audit.checkpoints imports the storage layer, which must not load with the trail.
+    from audit.checkpoints import checkpoint_if_due
+
+    checkpoint_if_due(archive, event.seq)
+    return event

@@ -8,15 +8,17 @@ the archive needs, always addressing object versions explicitly.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import BinaryIO, ParamSpec, TypeVar
 
 import urllib3
 from minio import Minio
-from minio.commonconfig import CopySource
+from minio.commonconfig import COMPLIANCE, CopySource
 from minio.error import MinioException, S3Error
+from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
 from archive.errors import StorageUnavailable
@@ -34,6 +36,37 @@ class StoredVersion:
     size: int
     last_modified: datetime | None
     is_latest: bool
+
+
+@dataclass(frozen=True)
+class LockProbe:
+    """What the bucket really does with S3 Object Lock, as measured by :meth:`ObjectStore.probe_object_lock`.
+
+    ``available``: a put with COMPLIANCE retention was accepted; ``enforced``: deleting
+    that exact version was then refused. ``detail`` says what was seen, in one line.
+    """
+
+    available: bool
+    enforced: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"available": self.available, "enforced": self.enforced, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """The bytes of one object version and its Object Lock retention, if any."""
+
+    data: bytes
+    version_id: str | None
+    lock_mode: str | None
+    retain_until: datetime | None
+
+
+PROBE_KEY = "probe/object-lock"
+PROBE_RETENTION = timedelta(minutes=1)
+PROBE_CLEANUP_AFTER = timedelta(minutes=10)
 
 
 class MissingObject(Exception):
@@ -97,18 +130,132 @@ class ObjectStore:
 
     @_storage_errors
     def ensure_bucket(self) -> bool:
-        """Create the bucket with versioning enabled if missing; return True if created."""
+        """Create the bucket if missing (with Object Lock, which implies versioning); return True if created.
+
+        A bucket that already exists is left as it is, except that versioning is enabled
+        on it: Object Lock cannot be turned on for an existing bucket here.
+        """
         created = False
         if not self.client.bucket_exists(self.bucket):
-            try:
-                self.client.make_bucket(self.bucket)
-                created = True
-            except S3Error as exc:
-                if exc.code != "BucketAlreadyOwnedByYou":  # another process created it just now
-                    raise
+            created = self._make_bucket()
         if self.client.get_bucket_versioning(self.bucket).status != ENABLED:
             self.client.set_bucket_versioning(self.bucket, VersioningConfig(ENABLED))
         return created
+
+    def _make_bucket(self) -> bool:
+        """Create the bucket with Object Lock; without it if the server refuses the option."""
+        try:
+            self.client.make_bucket(self.bucket, object_lock=True)
+            return True
+        except S3Error as exc:
+            if exc.code == "BucketAlreadyOwnedByYou":  # another process created it just now
+                return False
+            if exc.code == "BucketAlreadyExists":
+                raise
+        try:  # a server without Object Lock support: a plain (versioned) bucket still works
+            self.client.make_bucket(self.bucket)
+            return True
+        except S3Error as exc:
+            if exc.code != "BucketAlreadyOwnedByYou":
+                raise
+            return False
+
+    @_storage_errors
+    def probe_object_lock(self) -> LockProbe:
+        """Measure whether this bucket takes and enforces COMPLIANCE retention.
+
+        Puts a tiny object ``probe/object-lock`` retained for about a minute, then tries
+        to delete that exact version. Only a storage failure raises (StorageUnavailable);
+        the probe's outcome is always returned.
+        """
+        self._remove_old_probes()
+        until = datetime.now(UTC) + PROBE_RETENTION
+        body = b"strongroom object lock probe\n"
+        try:
+            result = self.client.put_object(
+                self.bucket, PROBE_KEY, io.BytesIO(body), len(body), retention=Retention(COMPLIANCE, until)
+            )
+        except S3Error as exc:
+            return LockProbe(False, False, self._refused_lock_detail(exc))
+        if not result.version_id:
+            return LockProbe(
+                True, False, "the server accepted a retention but returned no version id: versioning is off"
+            )
+        try:
+            self.client.remove_object(self.bucket, PROBE_KEY, version_id=result.version_id)
+        except S3Error as exc:
+            return LockProbe(
+                True, True, f"a version under COMPLIANCE retention could not be deleted ({exc.code}): enforced"
+            )
+        if self._version_exists(PROBE_KEY, result.version_id):
+            return LockProbe(True, True, "a version under COMPLIANCE retention survived a delete: enforced")
+        return LockProbe(
+            True, False, "the server accepted object lock but deleted a locked version: not enforced"
+        )
+
+    def _refused_lock_detail(self, refusal: S3Error) -> str:
+        try:
+            self.client.get_object_lock_config(self.bucket)
+        except S3Error:
+            return f"the bucket has no Object Lock (a put with retention was refused: {refusal.code})"
+        return f"the bucket has Object Lock but refused a put with retention: {refusal.code}: {refusal.message}"
+
+    def _version_exists(self, key: str, version_id: str) -> bool:
+        try:
+            self.client.stat_object(self.bucket, key, version_id=version_id)
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchVersion", "NoSuchObject", "ResourceNotFound"):
+                return False
+            raise
+        return True
+
+    def _remove_old_probes(self) -> None:
+        """Delete earlier probe versions whose short retention is long over (best effort)."""
+        cutoff = datetime.now(UTC) - PROBE_CLEANUP_AFTER
+        for obj in self.client.list_objects(self.bucket, prefix=PROBE_KEY, include_version=True):
+            if obj.object_name != PROBE_KEY or obj.last_modified is None or obj.last_modified > cutoff:
+                continue
+            try:
+                self.client.remove_object(self.bucket, PROBE_KEY, version_id=obj.version_id)
+            except S3Error:
+                pass
+
+    @_storage_errors
+    def put_locked(self, key: str, data: bytes, retain_until: datetime | None) -> str:
+        """Store ``data`` as a new version, under COMPLIANCE retention until ``retain_until`` if given."""
+        retention = Retention(COMPLIANCE, retain_until.astimezone(UTC)) if retain_until is not None else None
+        result = self.client.put_object(self.bucket, key, io.BytesIO(data), len(data), retention=retention)
+        return self._version_id(result.version_id, key)
+
+    @_storage_errors
+    def read_object(self, key: str, version_id: str | None = None) -> StoredObject:
+        """The whole content of one object version (the current one if no id) and its retention."""
+        response = self.client.get_object(self.bucket, key, version_id=version_id)
+        try:
+            data = response.read()
+            headers = response.headers
+        finally:
+            response.close()
+            response.release_conn()
+        return StoredObject(
+            data=data,
+            version_id=headers.get("x-amz-version-id") or version_id,
+            lock_mode=headers.get("x-amz-object-lock-mode") or None,
+            retain_until=_parse_until(headers.get("x-amz-object-lock-retain-until-date")),
+        )
+
+    def get_bytes(self, key: str, version_id: str | None = None) -> bytes:
+        """The whole content of one object version (the current one if no id)."""
+        return self.read_object(key, version_id).data
+
+    @_storage_errors
+    def list_keys(self, prefix: str) -> list[str]:
+        """Keys of the current objects under ``prefix`` (deleted objects and old versions excluded)."""
+        return [
+            obj.object_name
+            for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            if obj.object_name and not obj.is_dir
+        ]
 
     @_storage_errors
     def put_stream(self, key: str, stream: BinaryIO) -> str:
@@ -171,6 +318,16 @@ class ObjectStore:
                 f"bucket {self.bucket} did not return a version id for {key}: versioning is not enabled"
             )
         return version_id
+
+
+def _parse_until(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _reraise(blocks: Iterator[bytes]) -> Iterator[bytes]:

@@ -76,7 +76,9 @@ def cli(home: Path, *args: str, input: bytes | None = None) -> Result:
     return runner.invoke(main, ["--home", str(home), *args], input=input, catch_exceptions=False)
 
 
-def cli_process(home: Path, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
-    """Run the installed ``strongroom`` command in a child process against ``home``."""
-    env = {**os.environ, "STRONGROOM_HOME": str(home)}
+def cli_process(
+    home: Path, *args: str, env: dict[str, str] | None = None, **kwargs: object
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed ``strongroom`` command in a child process against ``home`` (``env`` adds variables)."""
+    env = {**os.environ, "STRONGROOM_HOME": str(home), **(env or {})}
     return subprocess.run([STRONGROOM, *args], env=env, capture_output=True, timeout=300, **kwargs)  # type: ignore[call-overload]

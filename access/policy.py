@@ -1,0 +1,258 @@
+"""The access policy: a Casbin model and policy (configuration) plus per-record grants (catalog).
+
+Who may do what is configuration: ``access/model.conf`` and ``access/policy.csv`` (or the
+files named by ``settings.access.model_path`` / ``policy_path``). A request is
+``(user, role, record type, record name, action)``; the matcher combines role rules with
+``granted(user, record)``, which looks a live grant up in the catalog table ``grants``.
+
+Casbin evaluates the matcher once per policy line, so ``granted`` memoises its answer for
+the decision in progress: one decision costs at most one catalog query. The decision's
+session and clock travel to ``granted`` through a context variable.
+
+Thread safety: pycasbin's enforcer is not documented as thread-safe, so every thread gets
+an enforcer of its own, built from the model and policy text read once by :meth:`load`.
+Decisions on different threads then never wait for each other (a lock around one shared
+enforcer would also hold other threads back while a decision waits for the catalog).
+"""
+
+from __future__ import annotations
+
+import threading
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import casbin
+from casbin.persist.adapters import StringAdapter
+
+from access.actor import Actor
+from access.grants import has_grant
+from archive.errors import ConfigError, Forbidden
+from naming import parse_name
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from config.settings import Settings
+
+ACTIONS = ("read", "view", "list", "file", "version", "request", "grant", "audit", "users")
+GRANTABLE_ACTIONS = ("read", "view")
+ANY_TYPE = "*"
+SHIPPED_DIR = Path(__file__).resolve().parent
+SHIPPED_MODEL = SHIPPED_DIR / "model.conf"
+SHIPPED_POLICY = SHIPPED_DIR / "policy.csv"
+REQUEST_TOKENS = 5  # sub, role, type, obj, act
+
+
+@dataclass
+class _Decision:
+    """What ``granted`` needs while one decision is being made."""
+
+    session: Session | None
+    now: datetime
+    answers: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+
+_decision: ContextVar[_Decision | None] = ContextVar("strongroom_access_decision", default=None)
+
+
+def _granted(user: object, record: object) -> bool:
+    """The matcher's ``granted(r.sub, r.obj)``: a live grant of ``record`` to ``user``, memoised."""
+    decision = _decision.get()
+    if decision is None or decision.session is None or not isinstance(user, str) or not isinstance(record, str):
+        return False
+    if not user or not record:
+        return False
+    key = (user, record)
+    answer = decision.answers.get(key)
+    if answer is None:
+        answer = has_grant(decision.session, user, record, decision.now)
+        pass
+    return answer
+
+
+def _resolve(settings: Settings, configured: str, shipped: Path) -> Path:
+    if not configured:
+        return shipped
+    path = Path(configured).expanduser()
+    return path if path.is_absolute() else settings.home / path
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"access {what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"access {what} {path} cannot be read: {type(exc).__name__}") from None
+
+
+def _policy_lines(text: str) -> list[str]:
+    """Non-empty, non-comment lines of a policy file, stripped."""
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+class _Enforcer(casbin.Enforcer):
+    """An enforcer that parses its matcher once instead of on every decision.
+
+    pycasbin builds a new expression evaluator (``ast.parse``) per ``enforce``; the evaluator
+    keeps the names of the line being evaluated on itself, so a cached one must not be
+    shared between threads — each thread has an enforcer of its own (see AccessPolicy).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self._expressions: dict[str, object] = {}
+        super().__init__(*args, **kwargs)
+
+    def _get_expression(self, expr, functions=None):  # type: ignore[no-untyped-def, override]
+        expression = self._expressions.get(expr)
+        if expression is None:
+            expression = casbin.Enforcer._get_expression(expr, functions)
+            self._expressions[expr] = expression
+        return expression
+
+
+class AccessPolicy:
+    """Decides whether an actor may do an action, optionally on one record or record type.
+
+    Share one instance between threads freely; each thread uses an enforcer of its own.
+    """
+
+    def __init__(self, model_text: str, policy_text: str, *, model_path: Path, policy_path: Path) -> None:
+        self.model_path = model_path
+        self.policy_path = policy_path
+        self._model_text = model_text
+        self._policy_text = "\n".join(_policy_lines(policy_text))
+        self._local = threading.local()
+        self._check()
+
+    @classmethod
+    def load(cls, settings: Settings) -> AccessPolicy:
+        """The policy configured for ``settings``; ConfigError if a file is missing or invalid."""
+        model_path = _resolve(settings, settings.access.model_path, SHIPPED_MODEL)
+        policy_path = _resolve(settings, settings.access.policy_path, SHIPPED_POLICY)
+        return cls(
+            _read(model_path, "model"), _read(policy_path, "policy"), model_path=model_path, policy_path=policy_path
+        )
+
+    # -- building and checking enforcers -------------------------------------------------
+
+    def _build(self) -> casbin.Enforcer:
+        model = casbin.Enforcer.new_model(text=self._model_text)
+        enforcer = _Enforcer(model, StringAdapter(self._policy_text) if self._policy_text else None)
+        enforcer.add_function("granted", _granted)
+        return enforcer
+
+    def _enforcer(self) -> casbin.Enforcer:
+        enforcer = getattr(self._local, "enforcer", None)
+        if enforcer is None:
+            enforcer = self._build()
+            self._local.enforcer = enforcer
+        return enforcer
+
+    def _check(self) -> None:
+        """Fail at load time, with one line, for anything that would fail or mislead at decision time."""
+        where = f"access model {self.model_path} / policy {self.policy_path}"
+        try:
+            enforcer = self._build()
+        except Exception as exc:  # noqa: BLE001 - pycasbin raises anything for a malformed file
+            raise ConfigError(f"{where}: cannot be loaded ({type(exc).__name__}: {_first_line(exc)})") from None
+        model = enforcer.get_model().model
+        for section, name in (("r", "request_definition"), ("p", "policy_definition"),
+                              ("e", "policy_effect"), ("m", "matchers")):
+            if section not in model or section not in model[section]:
+                raise ConfigError(f"access model {self.model_path}: [{name}] is missing")
+        if len(model["r"]["r"].tokens) != REQUEST_TOKENS:
+            raise ConfigError(f"access model {self.model_path}: the request must be 'r = sub, role, type, obj, act'")
+        if not self._policy_text:
+            raise ConfigError(f"access policy {self.policy_path} has no rules")
+        known = {key for section in ("p", "g") for key in model.get(section, {})}
+        act_index = _token_index(model["p"]["p"].tokens, "act")
+        for number, line in enumerate(_policy_lines(self._policy_text), start=1):
+            tokens = [token.strip() for token in line.split(",")]
+            key = tokens[0]
+            if key not in known:
+                raise ConfigError(f"access policy {self.policy_path}: rule {number} ({line!r}) is not p or g")
+            assertion = model[key[0]][key]
+            if len(tokens) - 1 != len(assertion.tokens) or not all(tokens[1:]):
+                raise ConfigError(f"access policy {self.policy_path}: rule {number} ({line!r}) has the wrong size")
+            if key == "p" and act_index is not None and tokens[1 + act_index] not in ACTIONS:
+                raise ConfigError(
+                    f"access policy {self.policy_path}: rule {number} ({line!r}) names an unknown action"
+                )
+        token = _decision.set(_Decision(session=None, now=datetime.now(UTC)))  # no session: no grants
+        try:
+            for action in ACTIONS:
+                enforcer.enforce("probe", "probe", ANY_TYPE, "2000-0001-probe", action)
+        except Exception as exc:  # noqa: BLE001 - a matcher error surfaces on the first decision
+            raise ConfigError(f"{where}: the matcher fails ({type(exc).__name__}: {_first_line(exc)})") from None
+        finally:
+            _decision.reset(token)
+        self._local.enforcer = enforcer
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def allows(
+        self,
+        session: Session | None,
+        actor: Actor,
+        action: str,
+        *,
+        record_type: str | None = None,
+        record_name: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Whether ``actor`` may do ``action`` (on ``record_name`` / ``record_type`` if given).
+
+        ``record_type`` defaults to the type in ``record_name``; with neither, only rules for
+        every type ("*") apply. ``session`` is only used to look up a grant (read/view of a
+        named record) and may be None otherwise. The bootstrap actor may do anything.
+        """
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if actor.is_bootstrap:
+            return True
+        if session is None and record_name and action in GRANTABLE_ACTIONS:
+            raise ValueError(f"deciding whether to {action} a named record needs a catalog session (grants)")
+        if record_name is not None:
+            name_type = parse_name(record_name).type
+            if record_type is not None and record_type != name_type:
+                raise ValueError(f"record {record_name} is not of type {record_type}")
+            record_type = name_type
+        moment = now if now is not None else datetime.now(UTC)
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        token = _decision.set(_Decision(session=session, now=moment))
+        try:
+            return bool(self._enforcer().enforce(
+                actor.name, actor.role, record_type or ANY_TYPE, record_name or "", action
+            ))
+        finally:
+            _decision.reset(token)
+
+    def require(
+        self,
+        session: Session | None,
+        actor: Actor,
+        action: str,
+        *,
+        record_type: str | None = None,
+        record_name: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Raise Forbidden unless :meth:`allows`; the caller audits the refusal."""
+        if not self.allows(session, actor, action, record_type=record_type, record_name=record_name, now=now):
+            raise Forbidden(f"{actor.name} ({actor.role}) may not {action} {record_name or record_type or ''}".strip())
+
+
+def _token_index(tokens: list[str], name: str) -> int | None:
+    for index, token in enumerate(tokens):
+        if token.split("_", 1)[-1] == name:
+            return index
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else "no detail"

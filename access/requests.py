@@ -1,0 +1,219 @@
+"""Access requests: a user asks to read one record for some days; a holder of "grant" decides.
+
+Approving creates a :class:`catalog.schema.Grant`; nobody approves their own request.
+Every change is audited in the same transaction; every refusal for lack of permission is
+audited with outcome "denied" in a transaction of its own (the refused one rolls back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from access.actor import Actor
+from access.grants import GrantView, grant_view
+from archive.errors import Conflict, Forbidden, NotFound, UsageError
+from archive.records import find_record
+from archive.service import as_utc, utcnow
+from audit import trail
+from catalog.schema import AccessRequest, Grant, RecordState, RequestState
+from naming import parse_name
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from access.policy import AccessPolicy
+    from archive.service import Archive
+    from config.settings import Settings
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    record: str
+    requester: str
+    reason: str
+    days: int
+    state: str
+    created_at: str
+    decided_by: str | None
+    decided_at: str | None
+    decision_reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def request_view(request: AccessRequest) -> RequestView:
+    return RequestView(
+        id=request.id,
+        record=request.record_name,
+        requester=request.requester,
+        reason=request.reason,
+        days=request.days,
+        state=request.state,
+        created_at=as_utc(request.created_at).isoformat(),
+        decided_by=request.decided_by,
+        decided_at=as_utc(request.decided_at).isoformat() if request.decided_at else None,
+        decision_reason=request.decision_reason,
+    )
+
+
+def _check_days(settings: Settings, days: int) -> int:
+    maximum = settings.access.max_grant_days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= maximum:
+        raise UsageError(f"days must be a whole number from 1 to {maximum}, not {days!r}")
+    return days
+
+
+def _required_text(text: str | None, what: str) -> str:
+    cleaned = (text or "").strip()
+    if not cleaned:
+        raise UsageError(f"a {what} is required")
+    return cleaned
+
+
+def _denied(archive: Archive, actor: Actor, action: str, exc: Forbidden, *, record: str | None = None,
+            **detail: Any) -> None:
+    """Audit a refusal in its own transaction (the refused transaction has rolled back)."""
+    trail.record(archive, actor, action, outcome="denied", record=record, detail={**detail, "reason": str(exc)})
+
+
+def request_access(
+    archive: Archive, policy: AccessPolicy, actor: Actor, record_name: str, reason: str, days: int | None = None
+) -> RequestView:
+    """Ask to read one record for ``days`` (default ``access.default_grant_days``)."""
+    name = str(parse_name(record_name))
+    reason = _required_text(reason, "reason")
+    days = _check_days(archive.settings, archive.settings.access.default_grant_days if days is None else days)
+    try:
+        with archive.catalog.write() as session:
+            record = find_record(session, parse_name(name))
+            if record.state != RecordState.ACTIVE:
+                raise NotFound(f"{name} is not an active record ({record.state})")
+            now = utcnow()
+            policy.require(session, actor, "request", record_name=name, now=now)
+            if policy.allows(session, actor, "read", record_name=name, now=now):
+                raise Conflict(f"you can already read {name}; no request needed")
+            pending = session.scalar(
+                select(AccessRequest.id).where(
+                    AccessRequest.requester == actor.name,
+                    AccessRequest.record_name == name,
+                    AccessRequest.state == RequestState.PENDING,
+                ).limit(1)
+            )
+            if pending is not None:
+                raise Conflict(f"you already have a pending request for {name} (request {pending})")
+            request = AccessRequest(
+                record_name=name, requester=actor.name, reason=reason, days=days,
+                state=RequestState.PENDING, created_at=now,
+            )
+            session.add(request)
+            session.flush()
+            trail.append(
+                session, actor=actor.name, action="access.request", source=actor.source, record=name,
+                detail={"request": request.id, "days": days, "reason": reason},
+            )
+            return request_view(request)
+    except Forbidden as exc:
+        _denied(archive, actor, "access.request", exc, record=name)
+        raise
+
+
+def my_requests(archive: Archive, actor: Actor) -> list[RequestView]:
+    """The actor's own requests, oldest first, in every state."""
+    with archive.catalog.read() as session:
+        rows = session.scalars(
+            select(AccessRequest).where(AccessRequest.requester == actor.name).order_by(AccessRequest.id)
+        )
+        return [request_view(row) for row in rows]
+
+
+def pending_requests(archive: Archive, policy: AccessPolicy, actor: Actor) -> list[RequestView]:
+    """Every request waiting for a decision, oldest first. Needs the "grant" right."""
+    try:
+        with archive.catalog.read() as session:
+            policy.require(session, actor, "grant")
+            rows = session.scalars(
+                select(AccessRequest).where(AccessRequest.state == RequestState.PENDING).order_by(AccessRequest.id)
+            )
+            return [request_view(row) for row in rows]
+    except Forbidden as exc:
+        _denied(archive, actor, "access.pending", exc)
+        raise
+
+
+def _pending_request(session: Session, policy: AccessPolicy, actor: Actor, request_id: int) -> AccessRequest:
+    """The request to decide, once the actor is known to hold "grant" for its record."""
+    request = session.get(AccessRequest, request_id)
+    if request is None:
+        policy.require(session, actor, "grant")  # only those who may decide learn which requests exist
+        raise NotFound(f"no access request {request_id}")
+    policy.require(session, actor, "grant", record_name=request.record_name)
+    return request
+
+
+def approve(
+    archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, days: int | None = None
+) -> GrantView:
+    """Grant a pending request for ``days`` (default: the days asked for). Needs "grant"; never one's own."""
+    if days is not None:
+        _check_days(archive.settings, days)
+    record: str | None = None
+    try:
+        with archive.catalog.write() as session:
+            request = _pending_request(session, policy, actor, request_id)
+            record = request.record_name
+            if request.requester == actor.name:
+                raise Forbidden("nobody approves their own request")
+            if request.state != RequestState.PENDING:
+                raise Conflict(f"request {request_id} is already {request.state}")
+            granted_days = _check_days(archive.settings, request.days if days is None else days)
+            now = utcnow()
+            grant = Grant(
+                user_name=request.requester, record_name=request.record_name, request_id=request.id,
+                granted_by=actor.name, created_at=now, expires_at=now + timedelta(days=granted_days),
+                expiry_recorded=False,
+            )
+            session.add(grant)
+            request.state = RequestState.APPROVED
+            request.decided_by = actor.name
+            request.decided_at = now
+            session.flush()
+            trail.append(
+                session, actor=actor.name, action="access.approve", source=actor.source, record=request.record_name,
+                detail={"request": request.id, "grant": grant.id, "user": request.requester,
+                        "expires_at": as_utc(grant.expires_at).isoformat()},
+            )
+            return grant_view(grant, now)
+    except Forbidden as exc:
+        _denied(archive, actor, "access.approve", exc, record=record, request=request_id)
+        raise
+
+
+def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, reason: str) -> RequestView:
+    """Refuse a pending request, saying why. Needs the "grant" right."""
+    reason = _required_text(reason, "reason for the denial")
+    record: str | None = None
+    try:
+        with archive.catalog.write() as session:
+            request = _pending_request(session, policy, actor, request_id)
+            record = request.record_name
+            if request.state != RequestState.PENDING:
+                raise Conflict(f"request {request_id} is already {request.state}")
+            request.state = RequestState.DENIED
+            request.decided_by = actor.name
+            request.decided_at = utcnow()
+            request.decision_reason = reason
+            session.flush()
+            trail.append(
+                session, actor=actor.name, action="access.deny", source=actor.source, record=request.record_name,
+                detail={"request": request.id, "user": request.requester, "reason": reason},
+            )
+            return request_view(request)
+    except Forbidden as exc:
+        _denied(archive, actor, "access.deny", exc, record=record, request=request_id)
+        raise

@@ -1,0 +1,1 @@
+"""User accounts: argon2id passwords, bearer tokens kept as hashes, lockout after failed logins."""

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): the service boundary for people who do not hold the home directory."""

@@ -1,0 +1,67 @@
+"""Access requests and grants over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import Ctx
+from operations import access
+
+router = APIRouter(prefix="/access", tags=["access"])
+ID = Path(ge=1, le=2**62)
+
+
+class RequestForm(BaseModel):
+    record: str = Field(min_length=1, max_length=64, examples=["2026-0001-contract"])
+    reason: str = Field(min_length=1, max_length=2000)
+    days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class ApproveForm(BaseModel):
+    days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class DenyForm(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/requests", status_code=201, summary="Ask the director for access to a record")
+async def request_access(ctx: Ctx, form: RequestForm) -> dict[str, Any]:
+    made = await run_in_threadpool(access.request, ctx, form.record, form.reason, form.days)
+    return made.as_dict()
+
+
+@router.get("/requests", summary="Your requests (scope=mine) or those awaiting a decision (scope=pending)")
+async def list_requests(ctx: Ctx, scope: Literal["mine", "pending"] = "mine") -> list[dict[str, Any]]:
+    found = await run_in_threadpool(access.mine if scope == "mine" else access.pending, ctx)
+    return [item.as_dict() for item in found]
+
+
+@router.post("/requests/{request_id}/approve", summary="Approve a request: grants read access for some days")
+async def approve(ctx: Ctx, request_id: Annotated[int, ID], form: ApproveForm) -> dict[str, Any]:
+    grant = await run_in_threadpool(access.approve, ctx, request_id, form.days)
+    return grant.as_dict()
+
+
+@router.post("/requests/{request_id}/deny", summary="Deny a request, with a reason")
+async def deny(ctx: Ctx, request_id: Annotated[int, ID], form: DenyForm) -> dict[str, Any]:
+    denied = await run_in_threadpool(access.deny, ctx, request_id, form.reason)
+    return denied.as_dict()
+
+
+@router.get("/grants", summary="Your grants, or everybody's (everyone=true, director)")
+async def list_grants(
+    ctx: Ctx, everyone: bool = False, inactive: Annotated[bool, Query(description="Include expired and revoked")] = False
+) -> list[dict[str, Any]]:
+    found = await run_in_threadpool(access.list_grants, ctx, everyone=everyone, include_inactive=inactive)
+    return [grant.as_dict() for grant in found]
+
+
+@router.delete("/grants/{grant_id}", summary="Revoke a grant at once")
+async def revoke(ctx: Ctx, grant_id: Annotated[int, ID]) -> dict[str, Any]:
+    revoked = await run_in_threadpool(access.revoke, ctx, grant_id)
+    return revoked.as_dict()

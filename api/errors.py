@@ -1,0 +1,62 @@
+"""Archive errors as HTTP responses: one JSON ``{"error": message}`` with a fitting status."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from archive.errors import (
+    Conflict,
+    Forbidden,
+    IntegrityError,
+    NotFound,
+    StorageUnavailable,
+    StrongroomError,
+    Unauthenticated,
+    UsageError,
+)
+from naming import InvalidName
+
+log = logging.getLogger("strongroom.api")
+
+STATUS: list[tuple[type[Exception], int]] = [
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (UsageError, 400),
+    (InvalidName, 400),
+    (StorageUnavailable, 503),
+    (IntegrityError, 500),
+]
+
+
+def status_of(exc: Exception) -> int:
+    for kind, status in STATUS:
+        if isinstance(exc, kind):
+            return status
+    return 500
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StrongroomError)
+    @app.exception_handler(InvalidName)
+    async def archive_error(_request: Request, exc: Exception) -> JSONResponse:
+        status = status_of(exc)
+        if status >= 500:
+            log.error("%s: %s", type(exc).__name__, exc)
+        return error_response(status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        return error_response(422, f"{where}: {first.get('msg', 'invalid request')}".strip(": "))

@@ -1,0 +1,96 @@
+"""Records over HTTP: list, file (streamed upload), new version, describe, download (streamed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.auth import Ctx
+from api.streams import RequestBodyReader, primed
+from operations import records
+
+router = APIRouter(prefix="/records", tags=["records"])
+
+NAME = Path(description="Record name YEAR-NUMBER-TYPE", examples=["2026-0001-contract"], max_length=64)
+UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.get("", summary="List records (titles only where you may view the record)")
+async def list_records(
+    ctx: Ctx,
+    type: Annotated[str | None, Query(max_length=32)] = None,
+    year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
+    all: bool = False,
+) -> list[dict[str, Any]]:
+    views = await run_in_threadpool(records.listing, ctx, record_type=type, year=year, include_all=all)
+    return [view.as_dict() for view in views]
+
+
+@router.post("", status_code=201, openapi_extra=UPLOAD, summary="File a new record (request body: the document)")
+async def file_record(
+    request: Request,
+    ctx: Ctx,
+    type: Annotated[str, Query(max_length=32)],
+    title: Annotated[str | None, Query(max_length=500)] = None,
+    year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
+    filename: Annotated[str | None, Query(max_length=255)] = None,
+) -> dict[str, Any]:
+    source = RequestBodyReader(request.stream())
+    filed = await run_in_threadpool(
+        records.file_new, ctx, source, record_type=type, year=year or datetime.now().year, title=title,
+        filename=filename,
+    )
+    return filed.__dict__
+
+
+@router.post("/{name}/versions", status_code=201, openapi_extra=UPLOAD, summary="File a new version of a record")
+async def file_version(
+    request: Request,
+    ctx: Ctx,
+    name: Annotated[str, NAME],
+    comment: Annotated[str | None, Query(max_length=2000)] = None,
+    filename: Annotated[str | None, Query(max_length=255)] = None,
+) -> dict[str, Any]:
+    source = RequestBodyReader(request.stream())
+    filed = await run_in_threadpool(records.file_new_version, ctx, name, source, filename=filename, comment=comment)
+    return filed.__dict__
+
+
+@router.get("/{name}", summary="A record's metadata and version history")
+async def show(ctx: Ctx, name: Annotated[str, NAME]) -> dict[str, Any]:
+    view, history = await run_in_threadpool(records.show, ctx, name)
+    return {"record": view.as_dict(), "versions": [v.__dict__ for v in history]}
+
+
+@router.get(
+    "/{name}/content",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The exact bytes filed"}},
+    summary="Download a version (default: current); X-Strongroom-SHA256 lets the client check it",
+)
+async def content(
+    ctx: Ctx, name: Annotated[str, NAME], version: Annotated[int | None, Query(ge=1, le=10**9)] = None
+) -> StreamingResponse:
+    ref, chunks = await run_in_threadpool(records.open_version, ctx, name, version)
+    body = await run_in_threadpool(primed, chunks)
+    download = quote(ref.filename or ref.name)
+    headers = {
+        "Content-Length": str(ref.size),
+        "X-Strongroom-Name": ref.name,
+        "X-Strongroom-Version": str(ref.version),
+        "X-Strongroom-SHA256": ref.sha256,
+        "Content-Disposition": f"attachment; filename*=UTF-8''{download}",
+    }
+    if ref.filename:
+        headers["X-Strongroom-Filename"] = quote(ref.filename)
+    return StreamingResponse(body, media_type="application/octet-stream", headers=headers)

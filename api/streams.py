@@ -1,0 +1,54 @@
+"""Bridging request and response bodies between the async server and the synchronous archive core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import anyio.from_thread
+
+
+class RequestBodyReader:
+    """A file-like ``read(n)`` over an ASGI request body, used from a worker thread.
+
+    The archive's encrypting reader pulls the upload through this as it encrypts, so a
+    large upload is never held in memory.
+    """
+
+    def __init__(self, body: AsyncIterator[bytes]) -> None:
+        self._body = body
+        self._buffer = bytearray()
+        self._done = False
+
+    async def _next(self) -> bytes | None:
+        try:
+            return await self._body.__anext__()
+        except StopAsyncIteration:
+            return None
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            chunk = anyio.from_thread.run(self._next)
+            if chunk is None:
+                self._done = True
+            else:
+                self._buffer += chunk
+        if size < 0 or size >= len(self._buffer):
+            data, self._buffer = bytes(self._buffer), bytearray()
+        else:
+            data = bytes(self._buffer[:size])
+            del self._buffer[:size]
+        return data
+
+
+def primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Read the first chunk now, so that a missing or tampered object fails before the response starts."""
+    try:
+        first = next(chunks)
+    except StopIteration:
+        return iter(())
+
+    def rest() -> Iterator[bytes]:
+        yield first
+        yield from chunks
+
+    return rest()

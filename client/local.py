@@ -1,0 +1,70 @@
+"""The CLI's in-process backend: the same calls as :class:`client.remote.RemoteArchive`, on the home directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from access.grants import GrantView
+from access.requests import RequestView
+from archive.filing import Filed
+from archive.reading import VersionRef
+from archive.records import RecordView, VersionView
+from audit.trail import Event
+from audit.verify import AuditReport
+from operations import access, records
+from operations.context import Context
+
+
+class LocalArchive:
+    """Runs each request through :mod:`operations` as the local actor."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def close(self) -> None:
+        """Nothing to release: the archive is closed with the command."""
+
+    def file_new(
+        self, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None
+    ) -> Filed:
+        return records.file_new(self.ctx, source, record_type=record_type, year=year, title=title, filename=filename)
+
+    def file_new_version(self, name: str, source: BinaryIO, *, filename: str | None, comment: str | None) -> Filed:
+        return records.file_new_version(self.ctx, name, source, filename=filename, comment=comment)
+
+    def open_version(self, name: str, version: int | None = None) -> tuple[VersionRef, Iterator[bytes]]:
+        return records.open_version(self.ctx, name, version)
+
+    def show(self, name: str) -> tuple[RecordView, list[VersionView]]:
+        return records.show(self.ctx, name)
+
+    def listing(self, *, record_type: str | None = None, year: int | None = None, include_all: bool = False) -> list[RecordView]:
+        return records.listing(self.ctx, record_type=record_type, year=year, include_all=include_all)
+
+    def request(self, name: str, reason: str, days: int | None) -> RequestView:
+        return access.request(self.ctx, name, reason, days)
+
+    def mine(self) -> list[RequestView]:
+        return access.mine(self.ctx)
+
+    def pending(self) -> list[RequestView]:
+        return access.pending(self.ctx)
+
+    def approve(self, request_id: int, days: int | None) -> GrantView:
+        return access.approve(self.ctx, request_id, days)
+
+    def deny(self, request_id: int, reason: str) -> RequestView:
+        return access.deny(self.ctx, request_id, reason)
+
+    def revoke(self, grant_id: int) -> GrantView:
+        return access.revoke(self.ctx, grant_id)
+
+    def list_grants(self, *, everyone: bool, include_inactive: bool) -> list[GrantView]:
+        return access.list_grants(self.ctx, everyone=everyone, include_inactive=include_inactive)
+
+    def audit_log(self, **filters: Any) -> list[Event]:
+        return access.audit_log(self.ctx, **filters)
+
+    def audit_verify(self) -> AuditReport:
+        return access.audit_verify(self.ctx)

@@ -1,0 +1,190 @@
+"""The HTTP client behind the CLI's ``--server`` mode: same calls and results as the local backend."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+from urllib.parse import quote, unquote
+
+import httpx
+
+from access.grants import GrantView
+from access.requests import RequestView
+from archive.errors import (
+    Conflict,
+    Forbidden,
+    IntegrityError,
+    NotFound,
+    StrongroomError,
+    Unauthenticated,
+    UsageError,
+)
+from archive.filing import Filed
+from archive.records import RecordView, VersionView
+from audit.trail import Event
+from audit.verify import AuditReport
+from storage.s3 import LockProbe
+
+UPLOAD_BLOCK = 1024 * 1024
+ERRORS: dict[int, type[StrongroomError]] = {
+    400: UsageError, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 409: Conflict, 422: UsageError,
+}
+
+
+@dataclass(frozen=True)
+class Download:
+    """What the server said about the version it is sending."""
+
+    name: str
+    version: int
+    size: int
+    sha256: str
+    filename: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+def _blocks(source: BinaryIO) -> Iterator[bytes]:
+    while block := source.read(UPLOAD_BLOCK):
+        yield block
+
+
+class RemoteArchive:
+    """Calls the Strongroom HTTP API with a bearer token; errors come back as the same one-line errors."""
+
+    def __init__(self, url: str, token: str | None = None, *, ca_cert: str | None = None) -> None:
+        self.url = url.rstrip("/")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.url, headers=headers, verify=ca_cert or True, timeout=httpx.Timeout(60.0))
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        self._check(response)
+        return response.json()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StrongroomError(f"cannot reach the Strongroom service at {self.url}: {type(exc).__name__}") from None
+
+    @staticmethod
+    def _check(response: httpx.Response) -> None:
+        if response.is_success:
+            return
+        try:
+            message = str(response.json().get("error") or response.reason_phrase)
+        except ValueError:
+            message = response.reason_phrase or f"HTTP {response.status_code}"
+        raise ERRORS.get(response.status_code, StrongroomError)(message)
+
+    def login(self, name: str, password: str) -> dict[str, Any]:
+        return self._call("POST", "/auth/login", json={"name": name, "password": password})
+
+    def logout(self) -> None:
+        self._call("POST", "/auth/logout")
+
+    def change_password(self, old: str, new: str) -> None:
+        self._call("POST", "/auth/password", json={"old_password": old, "new_password": new})
+
+    def me(self) -> dict[str, Any]:
+        return self._call("GET", "/me")
+
+    def file_new(
+        self, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None
+    ) -> Filed:
+        params = {"type": record_type, "year": year, "title": title, "filename": filename}
+        data = self._call("POST", "/records", params=_present(params), content=_blocks(source),
+                          headers={"Content-Type": "application/octet-stream"})
+        return Filed(**data)
+
+    def file_new_version(self, name: str, source: BinaryIO, *, filename: str | None, comment: str | None) -> Filed:
+        data = self._call("POST", f"/records/{quote(name)}/versions", params=_present(
+            {"filename": filename, "comment": comment}), content=_blocks(source),
+            headers={"Content-Type": "application/octet-stream"})
+        return Filed(**data)
+
+    def open_version(self, name: str, version: int | None = None) -> tuple[Download, Iterator[bytes]]:
+        """Start a download; the iterator raises IntegrityError if the bytes do not match the announced SHA-256."""
+        request = self.http.build_request("GET", f"/records/{quote(name)}/content", params=_present({"version": version}))
+        try:
+            response = self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise StrongroomError(f"cannot reach the Strongroom service at {self.url}: {type(exc).__name__}") from None
+        if not response.is_success:
+            response.read()
+            response.close()
+            self._check(response)
+        headers = response.headers
+        filename = headers.get("X-Strongroom-Filename")
+        info = Download(
+            name=headers["X-Strongroom-Name"], version=int(headers["X-Strongroom-Version"]),
+            size=int(headers["Content-Length"]), sha256=headers["X-Strongroom-SHA256"],
+            filename=unquote(filename) if filename else None,
+        )
+        return info, _checked(response, info)
+
+    def show(self, name: str) -> tuple[RecordView, list[VersionView]]:
+        data = self._call("GET", f"/records/{quote(name)}")
+        return RecordView(**data["record"]), [VersionView(**v) for v in data["versions"]]
+
+    def listing(self, *, record_type: str | None = None, year: int | None = None, include_all: bool = False) -> list[RecordView]:
+        data = self._call("GET", "/records", params=_present({"type": record_type, "year": year, "all": include_all or None}))
+        return [RecordView(**item) for item in data]
+
+    def request(self, name: str, reason: str, days: int | None) -> RequestView:
+        return RequestView(**self._call("POST", "/access/requests", json={"record": name, "reason": reason, "days": days}))
+
+    def mine(self) -> list[RequestView]:
+        return [RequestView(**item) for item in self._call("GET", "/access/requests", params={"scope": "mine"})]
+
+    def pending(self) -> list[RequestView]:
+        return [RequestView(**item) for item in self._call("GET", "/access/requests", params={"scope": "pending"})]
+
+    def approve(self, request_id: int, days: int | None) -> GrantView:
+        return GrantView(**self._call("POST", f"/access/requests/{request_id}/approve", json={"days": days}))
+
+    def deny(self, request_id: int, reason: str) -> RequestView:
+        return RequestView(**self._call("POST", f"/access/requests/{request_id}/deny", json={"reason": reason}))
+
+    def revoke(self, grant_id: int) -> GrantView:
+        return GrantView(**self._call("DELETE", f"/access/grants/{grant_id}"))
+
+    def list_grants(self, *, everyone: bool, include_inactive: bool) -> list[GrantView]:
+        data = self._call("GET", "/access/grants", params={"everyone": everyone, "inactive": include_inactive})
+        return [GrantView(**item) for item in data]
+
+    def audit_log(self, **filters: Any) -> list[Event]:
+        params = _present({key: (value.isoformat() if hasattr(value, "isoformat") else value) for key, value in filters.items()})
+        return [Event(**item) for item in self._call("GET", "/audit/events", params=params)]
+
+    def audit_verify(self) -> AuditReport:
+        data = self._call("GET", "/audit/verify")
+        lock = data.get("lock")
+        return AuditReport(**{**data, "lock": LockProbe(**lock) if lock else None})
+
+
+def _present(params: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in params.items() if value is not None}
+
+
+def _checked(response: httpx.Response, info: Download) -> Iterator[bytes]:
+    digest, size = hashlib.sha256(), 0
+    try:
+        for chunk in response.iter_bytes():
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+    except httpx.HTTPError:
+        raise IntegrityError(f"download of {info.label} was cut off after {size} bytes") from None
+    finally:
+        response.close()
+    if size != info.size or digest.hexdigest() != info.sha256:
+        raise IntegrityError(f"download of {info.label} does not match its SHA-256 (got {size} of {info.size} bytes)")

@@ -1,0 +1,1 @@
+"""Command groups of the ``strongroom`` CLI beyond the core filing commands in ``cli.py``."""

@@ -1,0 +1,137 @@
+"""``strongroom access …``: ask for access to a record; the director decides."""
+
+from __future__ import annotations
+
+import click
+
+from commands.common import State, actor_option, json_option, pass_state, print_json
+
+
+@click.group()
+def access() -> None:
+    """Request, grant and revoke access to records.
+
+    \b
+    strongroom access request 2026-0001-contract --reason "loan review" --days 3
+    strongroom access pending                      (director)
+    strongroom access approve 12 [--days 7]        (director; nobody approves their own)
+    """
+
+
+def _request_line(item: object) -> str:
+    r = item  # RequestView
+    decided = f" by {r.decided_by}" if r.decided_by else ""  # type: ignore[attr-defined]
+    why = f": {r.decision_reason}" if r.decision_reason else ""  # type: ignore[attr-defined]
+    return (f"#{r.id:<5} {r.record:<24} {r.requester:<14} {r.days:>3}d  {r.state}{decided}{why}"  # type: ignore[attr-defined]
+            f"  ({r.reason})")  # type: ignore[attr-defined]
+
+
+def _grant_line(g: object) -> str:
+    state = "active" if g.active else ("revoked" if g.revoked_at else "expired")  # type: ignore[attr-defined]
+    return f"grant {g.id:<5} {g.user:<14} {g.record:<24} until {g.expires_at}  {state}"  # type: ignore[attr-defined]
+
+
+@access.command("request")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why you need it (shown to the director, kept in the audit trail).")
+@click.option("--days", type=click.IntRange(min=1), help="How long.  [default: access.default_grant_days, 7]")
+@actor_option
+@json_option
+@pass_state
+def request(state: State, name: str, reason: str, days: int | None, actor: str, as_json: bool) -> None:
+    """Ask the director for read access to NAME."""
+    made = state.backend(actor).request(name, reason, days)
+    if as_json:
+        print_json(made.as_dict())
+    else:
+        click.echo(f"request #{made.id} for {made.record} sent; the director decides ('strongroom access mine')")
+
+
+@access.command("mine")
+@actor_option
+@json_option
+@pass_state
+def mine(state: State, actor: str, as_json: bool) -> None:
+    """My requests and how they were decided."""
+    found = state.backend(actor).mine()
+    if as_json:
+        print_json([item.as_dict() for item in found])
+        return
+    for item in found:
+        click.echo(_request_line(item))
+
+
+@access.command("pending")
+@actor_option
+@json_option
+@pass_state
+def pending(state: State, actor: str, as_json: bool) -> None:
+    """Requests awaiting a decision (director)."""
+    found = state.backend(actor).pending()
+    if as_json:
+        print_json([item.as_dict() for item in found])
+        return
+    for item in found:
+        click.echo(_request_line(item))
+    if not found:
+        click.echo("no pending requests")
+
+
+@access.command("approve")
+@click.argument("request_id", type=click.IntRange(min=1))
+@click.option("--days", type=click.IntRange(min=1), help="Grant length.  [default: as requested]")
+@actor_option
+@json_option
+@pass_state
+def approve(state: State, request_id: int, days: int | None, actor: str, as_json: bool) -> None:
+    """Approve a request: the requester may read the record until the grant expires."""
+    grant = state.backend(actor).approve(request_id, days)
+    if as_json:
+        print_json(grant.as_dict())
+    else:
+        click.echo(f"approved #{request_id}: {_grant_line(grant)}")
+
+
+@access.command("deny")
+@click.argument("request_id", type=click.IntRange(min=1))
+@click.option("--reason", required=True, help="Why (the requester sees it).")
+@actor_option
+@json_option
+@pass_state
+def deny(state: State, request_id: int, reason: str, actor: str, as_json: bool) -> None:
+    """Deny a request."""
+    denied = state.backend(actor).deny(request_id, reason)
+    if as_json:
+        print_json(denied.as_dict())
+    else:
+        click.echo(f"denied #{denied.id} ({denied.record} for {denied.requester})")
+
+
+@access.command("revoke")
+@click.argument("grant_id", type=click.IntRange(min=1))
+@actor_option
+@json_option
+@pass_state
+def revoke(state: State, grant_id: int, actor: str, as_json: bool) -> None:
+    """Revoke a grant at once."""
+    grant = state.backend(actor).revoke(grant_id)
+    if as_json:
+        print_json(grant.as_dict())
+    else:
+        click.echo(f"revoked {_grant_line(grant)}")
+
+
+@access.command("grants")
+@click.option("--everyone", is_flag=True, help="Everybody's grants (director), not just mine.")
+@click.option("--inactive", is_flag=True, help="Include expired and revoked grants.")
+@actor_option
+@json_option
+@pass_state
+def grants(state: State, everyone: bool, inactive: bool, actor: str, as_json: bool) -> None:
+    """List grants."""
+    found = state.backend(actor).list_grants(everyone=everyone, include_inactive=inactive)
+    if as_json:
+        print_json([g.as_dict() for g in found])
+        return
+    for g in found:
+        click.echo(_grant_line(g))

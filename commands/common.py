@@ -1,0 +1,116 @@
+"""What every command shares: the per-invocation state, common options, output helpers."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+class State:
+    """Per-invocation state: where the home is, which server (if any), and what has been opened."""
+
+    def __init__(self, home: Path, server: str | None = None, ca_cert: str | None = None) -> None:
+        self.home = home
+        self.server = server
+        self.ca_cert = ca_cert
+        self._archive: Any = None
+        self._backend: Any = None
+
+    @property
+    def archive(self) -> Any:
+        if self._archive is None:
+            from archive.service import Archive
+
+            self._archive = Archive.open(self.home)
+        return self._archive
+
+    def backend(self, actor: str) -> Any:
+        """The service at ``--server`` (with the saved login), else the home directory as ``actor``."""
+        if self._backend is None:
+            if self.server:
+                from client.credentials import saved_token
+                from client.remote import RemoteArchive
+
+                self._backend = RemoteArchive(self.server, saved_token(self.server), ca_cert=self.ca_cert)
+            else:
+                from access.policy import AccessPolicy
+                from client.local import LocalArchive
+                from operations.context import Context, local_actor
+
+                archive = self.archive
+                policy = AccessPolicy.load(archive.settings)
+                self._backend = LocalArchive(Context(archive, policy, local_actor(archive, actor)))
+        return self._backend
+
+    def logged_in(self) -> Any:
+        """The service at ``--server`` with the saved login (for commands that only exist there)."""
+        from archive.errors import UsageError
+
+        if not self.server:
+            raise UsageError("this command talks to a server: give --server URL or set STRONGROOM_SERVER")
+        return self.backend("")
+
+    def remote(self) -> Any:
+        """A client for ``--server`` without a saved login (for logging in)."""
+        from archive.errors import UsageError
+        from client.remote import RemoteArchive
+
+        if not self.server:
+            raise UsageError("no server: give --server URL or set STRONGROOM_SERVER")
+        return RemoteArchive(self.server, ca_cert=self.ca_cert)
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+        if self._archive is not None:
+            self._archive.close()
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+def actor_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--as",
+        "actor",
+        envvar="STRONGROOM_USER",
+        default=lambda: getpass.getuser(),
+        show_default="$STRONGROOM_USER, else the OS user",
+        help="Who acts, without --server (a registered user once users exist).",
+    )(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def print_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@contextmanager
+def progress(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], Callable[[object], None]]]:
+    """A progress bar on stderr, shown only on a terminal; ``start(total)`` opens it, ``step()`` advances it."""
+    bar: list[Any] = []
+
+    def start(total: int, *_: object) -> None:
+        if enabled and sys.stderr.isatty() and total:
+            bar.append(click.progressbar(length=total, label=label, file=sys.stderr))
+            bar[0].__enter__()
+
+    def step(_item: object) -> None:
+        if bar:
+            bar[0].update(1)
+
+    try:
+        yield start, step
+    finally:
+        if bar:
+            bar[0].__exit__(None, None, None)

@@ -1,0 +1,521 @@
+"""Access control: the Casbin policy, per-record grants, access requests and their audit events."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select
+
+from access.actor import Actor
+from access.grants import expire_due, has_grant, list_grants, revoke
+from access.policy import ACTIONS, SHIPPED_MODEL, SHIPPED_POLICY, AccessPolicy
+from access.requests import approve, deny, my_requests, pending_requests, request_access
+from archive.errors import ConfigError, Conflict, Forbidden, NotFound, UsageError
+from archive.service import utcnow
+from catalog.schema import AccessRequest, AuditEvent, Grant
+from naming import InvalidName
+from tests.helpers import put_bytes
+
+ROLES = ("director", "manager", "staff", "auditor", "admin")
+TYPES = ("contract", "minutes", "report")
+
+# The default policy, spelled out: for each role and record type, exactly the actions allowed.
+STAFF_OPEN = {"read", "view", "file", "version", "request", "list"}
+EXPECTED = {
+    "director": {
+        "contract": {"read", "view", "file", "version", "request", "grant", "audit", "list"},
+        "minutes": {"read", "view", "file", "version", "request", "grant", "audit", "list"},
+        "report": {"read", "view", "file", "version", "request", "grant", "audit", "list"},
+    },
+    "manager": {
+        "contract": {"file", "version", "request", "list"},
+        "minutes": STAFF_OPEN,
+        "report": STAFF_OPEN,
+    },
+    "staff": {
+        "contract": {"file", "version", "request", "list"},
+        "minutes": STAFF_OPEN,
+        "report": STAFF_OPEN,
+    },
+    "auditor": {
+        "contract": {"request", "audit", "list"},
+        "minutes": {"read", "view", "request", "audit", "list"},
+        "report": {"read", "view", "request", "audit", "list"},
+    },
+    "admin": {
+        "contract": {"request", "users", "list"},
+        "minutes": {"request", "users", "list"},
+        "report": {"request", "users", "list"},
+    },
+}
+# Actions that concern no record type (record_type None): only "*" rules apply (the director
+# reads every type, including types added to records.types later).
+EXPECTED_UNTYPED = {
+    "director": {"read", "view", "file", "version", "request", "grant", "audit", "list"},
+    "manager": {"file", "version", "request", "list"},
+    "staff": {"file", "version", "request", "list"},
+    "auditor": {"request", "audit", "list"},
+    "admin": {"request", "users", "list"},
+}
+
+DIRECTOR = Actor("dora", "director")
+MANAGER = Actor("mia", "manager")
+STAFF = Actor("alice", "staff")
+OTHER_STAFF = Actor("bob", "staff")
+AUDITOR = Actor("carl", "auditor")
+ADMIN = Actor("ada", "admin")
+
+
+@pytest.fixture
+def policy(archive):
+    return AccessPolicy.load(archive.settings)
+
+
+@pytest.fixture
+def records(archive):
+    """One real record of each type of the matrix, plus a second contract."""
+    named = {record_type: put_bytes(archive, record_type.encode(), record_type=record_type).name for record_type in TYPES}
+    named["contract2"] = put_bytes(archive, b"second contract").name
+    return named
+
+
+def allows(archive, policy, actor, action, **kwargs):
+    with archive.catalog.read() as session:
+        return policy.allows(session, actor, action, **kwargs)
+
+
+def events(archive, action=None, outcome=None):
+    query = select(AuditEvent).order_by(AuditEvent.seq)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if outcome is not None:
+        query = query.where(AuditEvent.outcome == outcome)
+    with archive.catalog.read() as session:
+        return list(session.scalars(query))
+
+
+def custom_policy(archive, tmp_path, extra: str) -> AccessPolicy:
+    """The shipped policy plus ``extra`` lines, configured through settings.access.policy_path."""
+    path = tmp_path / "custom-policy.csv"
+    path.write_text(SHIPPED_POLICY.read_text() + "\n" + extra + "\n")
+    archive.settings.access.policy_path = str(path)
+    return AccessPolicy.load(archive.settings)
+
+
+def grant_to(archive, policy, actor, name, days=None, approver=DIRECTOR):
+    request = request_access(archive, policy, actor, name, "audit of the year", days)
+    return approve(archive, policy, approver, request.id)
+
+
+# -- the default policy ----------------------------------------------------------------------
+
+
+def test_default_matrix(archive, policy, records):
+    assert set(ACTIONS) == {"read", "view", "list", "file", "version", "request", "grant", "audit", "users"}
+    wrong = []
+    with archive.catalog.read() as session:
+        for role in ROLES:
+            actor = Actor(f"user-{role}", role)
+            for record_type in TYPES:
+                for action in ACTIONS:
+                    expected = action in EXPECTED[role][record_type]
+                    by_type = policy.allows(session, actor, action, record_type=record_type)
+                    by_name = policy.allows(session, actor, action, record_name=records[record_type])
+                    if by_type != expected or by_name != expected:
+                        wrong.append((role, record_type, action, expected, by_type, by_name))
+            for action in ACTIONS:
+                if policy.allows(session, actor, action) != (action in EXPECTED_UNTYPED[role]):
+                    wrong.append((role, None, action, action in EXPECTED_UNTYPED[role]))
+    assert wrong == []
+
+
+def test_letters_and_other_follow_minutes_and_unknown_roles_get_nothing(archive, policy):
+    with archive.catalog.read() as session:
+        for record_type in ("letter", "other"):
+            assert policy.allows(session, STAFF, "read", record_type=record_type)
+            assert policy.allows(session, AUDITOR, "view", record_type=record_type)
+            assert not policy.allows(session, ADMIN, "read", record_type=record_type)
+        stranger = Actor("eve", "intern")
+        assert not any(policy.allows(session, stranger, action, record_type="minutes") for action in ACTIONS)
+
+
+def test_bootstrap_actor_may_do_everything(archive, policy, records):
+    operator = Actor("root", None)
+    with archive.catalog.read() as session:
+        for action in ACTIONS:
+            assert policy.allows(session, operator, action)
+            for name in records.values():
+                assert policy.allows(session, operator, action, record_name=name)
+                policy.require(session, operator, action, record_name=name)
+
+
+def test_require_raises_one_line_forbidden(archive, policy, records):
+    with archive.catalog.read() as session:
+        with pytest.raises(Forbidden) as caught:
+            policy.require(session, STAFF, "read", record_name=records["contract"])
+        assert str(caught.value) == f"alice (staff) may not read {records['contract']}"
+        with pytest.raises(Forbidden, match=r"^ada \(admin\) may not audit$"):
+            policy.require(session, ADMIN, "audit")
+        with pytest.raises(Forbidden, match=r"^carl \(auditor\) may not file contract$"):
+            policy.require(session, AUDITOR, "file", record_type="contract")
+        policy.require(session, DIRECTOR, "read", record_name=records["contract"])
+
+
+def test_unknown_action_or_mismatched_type_is_a_programming_error(archive, policy, records):
+    with archive.catalog.read() as session:
+        with pytest.raises(ValueError, match="unknown action"):
+            policy.allows(session, STAFF, "delete")
+        with pytest.raises(ValueError, match="not of type"):
+            policy.allows(session, STAFF, "read", record_type="minutes", record_name=records["contract"])
+
+
+# -- grants ------------------------------------------------------------------------------------
+
+
+def test_grant_lets_one_user_read_one_record_until_expiry(archive, policy, records):
+    contract, other = records["contract"], records["contract2"]
+    assert not allows(archive, policy, STAFF, "read", record_name=contract)
+    grant = grant_to(archive, policy, STAFF, contract, days=3)
+    expires = datetime.fromisoformat(grant.expires_at)
+    assert grant.user == "alice" and grant.record == contract and grant.granted_by == "dora" and grant.active
+    assert expires - datetime.fromisoformat(grant.created_at) == timedelta(days=3)
+
+    assert allows(archive, policy, STAFF, "read", record_name=contract)
+    assert allows(archive, policy, STAFF, "view", record_name=contract)
+    assert not allows(archive, policy, STAFF, "read", record_name=other), "another record"
+    assert not allows(archive, policy, OTHER_STAFF, "read", record_name=contract), "another user"
+    assert not allows(archive, policy, Actor("alice", "admin"), "grant", record_name=contract), "only read/view"
+    assert not allows(archive, policy, STAFF, "read", record_type="contract"), "no record named: no grant"
+
+    assert allows(archive, policy, STAFF, "read", record_name=contract, now=expires - timedelta(seconds=1))
+    assert not allows(archive, policy, STAFF, "read", record_name=contract, now=expires)
+    assert not allows(archive, policy, STAFF, "read", record_name=contract, now=expires + timedelta(seconds=1))
+    with archive.catalog.read() as session:
+        assert has_grant(session, "alice", contract, expires - timedelta(seconds=1))
+        assert not has_grant(session, "alice", contract, expires)
+        assert not has_grant(session, "alice", contract, expires.replace(tzinfo=None) + timedelta(hours=1))
+
+
+def test_revoke_ends_a_grant_at_once(archive, policy, records):
+    contract = records["contract"]
+    grant = grant_to(archive, policy, STAFF, contract)
+    assert [g.id for g in list_grants(archive, user="alice")] == [grant.id]
+
+    revoked = revoke(archive, policy, DIRECTOR, grant.id)
+    assert revoked.revoked_by == "dora" and revoked.revoked_at is not None and not revoked.active
+    assert not allows(archive, policy, STAFF, "read", record_name=contract)
+    assert list_grants(archive, user="alice") == []
+    assert [g.id for g in list_grants(archive, record=contract, active_only=False)] == [grant.id]
+    [event_] = events(archive, "access.revoke", "ok")
+    assert event_.record == contract and event_.actor == "dora"
+
+    with pytest.raises(Conflict, match="already revoked"):
+        revoke(archive, policy, DIRECTOR, grant.id)
+    with pytest.raises(NotFound):
+        revoke(archive, policy, DIRECTOR, 9999)
+
+
+def test_revoke_refusals_are_audited(archive, policy, records):
+    grant = grant_to(archive, policy, STAFF, records["contract"])
+    with pytest.raises(Forbidden):
+        revoke(archive, policy, STAFF, grant.id)
+    with pytest.raises(Forbidden):
+        revoke(archive, policy, STAFF, 9999)  # no probing for grant ids without the right
+    denied = events(archive, "access.revoke", "denied")
+    assert [(e.actor, e.record) for e in denied] == [("alice", records["contract"]), ("alice", None)]
+    assert allows(archive, policy, STAFF, "read", record_name=records["contract"]), "still granted"
+
+
+def test_an_expired_grant_cannot_be_revoked(archive, policy, records):
+    grant = grant_to(archive, policy, STAFF, records["contract"])
+    with archive.catalog.write() as session:
+        session.get(Grant, grant.id).expires_at = utcnow() - timedelta(seconds=1)
+    with pytest.raises(Conflict, match="already expired"):
+        revoke(archive, policy, DIRECTOR, grant.id)
+    assert not allows(archive, policy, STAFF, "read", record_name=records["contract"])
+
+
+def test_a_decision_queries_grants_at_most_once(archive, policy, records):
+    grant_to(archive, policy, STAFF, records["contract"])
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "grants" in statement:
+            statements.append(statement)
+
+    engine = archive.catalog._read_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        cases = [
+            (STAFF, "read", records["contract"], True),  # granted
+            (OTHER_STAFF, "read", records["contract"], False),  # refused after every policy line
+            (STAFF, "view", records["contract2"], False),
+            (STAFF, "read", records["minutes"], True),  # role rule
+            (AUDITOR, "list", records["contract"], True),  # not read/view: never a lookup
+        ]
+        for actor, action, name, expected in cases:
+            before = len(statements)
+            assert allows(archive, policy, actor, action, record_name=name) is expected
+            assert len(statements) - before <= 1, (actor, action, name)
+        assert len(statements) >= 2
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_policy_is_safe_to_share_between_threads(archive, policy, records):
+    grant_to(archive, policy, STAFF, records["contract"])
+    cases = [
+        (STAFF, "read", records["contract"], True),
+        (OTHER_STAFF, "read", records["contract"], False),
+        (DIRECTOR, "read", records["contract2"], True),
+        (ADMIN, "read", records["minutes"], False),
+        (AUDITOR, "view", records["report"], True),
+    ]
+    errors: list[object] = []
+    enforcers: set[int] = set()
+
+    def work() -> None:
+        try:
+            for _ in range(40):
+                for actor, action, name, expected in cases:
+                    if allows(archive, policy, actor, action, record_name=name) is not expected:
+                        errors.append((actor, action, name))
+            enforcers.add(id(policy._local.enforcer))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(enforcers) == 6, "one enforcer per thread"
+
+
+# -- requests ----------------------------------------------------------------------------------
+
+
+def test_request_approve_flow_and_audit(archive, policy, records):
+    contract = records["contract"]
+    request = request_access(archive, policy, STAFF, contract, "  quarterly review  ")
+    assert (request.record, request.requester, request.reason, request.days, request.state) == (
+        contract, "alice", "quarterly review", archive.settings.access.default_grant_days, "pending")
+    assert [r.id for r in my_requests(archive, STAFF)] == [request.id]
+    assert my_requests(archive, OTHER_STAFF) == []
+    assert [r.id for r in pending_requests(archive, policy, DIRECTOR)] == [request.id]
+
+    grant = approve(archive, policy, DIRECTOR, request.id)
+    assert grant.request_id == request.id and grant.user == "alice"
+    expires = datetime.fromisoformat(grant.expires_at)
+    created = datetime.fromisoformat(grant.created_at)
+    assert expires - created == timedelta(days=archive.settings.access.default_grant_days)
+    [mine] = my_requests(archive, STAFF)
+    assert mine.state == "approved" and mine.decided_by == "dora" and mine.decided_at is not None
+    assert pending_requests(archive, policy, DIRECTOR) == []
+
+    [asked] = events(archive, "access.request", "ok")
+    assert asked.actor == "alice" and asked.record == contract
+    [approved] = events(archive, "access.approve", "ok")
+    assert json.loads(approved.detail) == {
+        "request": request.id, "grant": grant.id, "user": "alice", "expires_at": grant.expires_at}
+
+    with pytest.raises(Conflict, match="already approved"):
+        approve(archive, policy, DIRECTOR, request.id)
+    with pytest.raises(Conflict, match="already approved"):
+        deny(archive, policy, DIRECTOR, request.id, "too late")
+    with pytest.raises(NotFound):
+        approve(archive, policy, DIRECTOR, 9999)
+
+
+def test_request_for_a_readable_record_is_refused(archive, policy, records):
+    with pytest.raises(Conflict, match=f"^you can already read {records['minutes']}; no request needed$"):
+        request_access(archive, policy, STAFF, records["minutes"], "why not")
+    with pytest.raises(Conflict, match="no request needed"):
+        request_access(archive, policy, DIRECTOR, records["contract"], "why not")
+    grant_to(archive, policy, STAFF, records["contract"])
+    with pytest.raises(Conflict, match="no request needed"):
+        request_access(archive, policy, STAFF, records["contract"], "again")
+    with archive.catalog.read() as session:
+        assert session.query(AccessRequest).count() == 1
+
+
+def test_duplicate_pending_request_is_refused(archive, policy, records):
+    first = request_access(archive, policy, STAFF, records["contract"], "one")
+    with pytest.raises(Conflict, match="pending request"):
+        request_access(archive, policy, STAFF, records["contract"], "two")
+    other = request_access(archive, policy, OTHER_STAFF, records["contract"], "mine")  # another user: fine
+    second = request_access(archive, policy, STAFF, records["contract2"], "other record")  # another record: fine
+    deny(archive, policy, DIRECTOR, first.id, "not now")
+    again = request_access(archive, policy, STAFF, records["contract"], "now?")  # none pending any more
+    assert len({first.id, other.id, second.id, again.id}) == 4
+
+
+def test_request_validation(archive, policy, records):
+    contract = records["contract"]
+    maximum = archive.settings.access.max_grant_days
+    for days in (0, -1, maximum + 1, True):
+        with pytest.raises(UsageError, match="days"):
+            request_access(archive, policy, STAFF, contract, "reason", days)
+    for reason in ("", "   "):
+        with pytest.raises(UsageError, match="reason"):
+            request_access(archive, policy, STAFF, contract, reason)
+    with pytest.raises(InvalidName):
+        request_access(archive, policy, STAFF, "2026-7-contract", "reason")
+    with pytest.raises(NotFound):
+        request_access(archive, policy, STAFF, "2026-0099-contract", "reason")
+    assert request_access(archive, policy, STAFF, contract, "reason", maximum).days == maximum
+    assert request_access(archive, policy, OTHER_STAFF, contract, "reason", 1).days == 1
+    assert request_access(archive, policy, ADMIN, contract, "admins may ask").state == "pending"
+
+
+def test_refused_request_is_audited_as_denied(archive, policy, records):
+    stranger = Actor("eve", "intern")
+    with pytest.raises(Forbidden, match=r"eve \(intern\) may not request"):
+        request_access(archive, policy, stranger, records["contract"], "let me in")
+    [denied] = events(archive, "access.request", "denied")
+    assert denied.actor == "eve" and denied.record == records["contract"]
+    assert events(archive, "access.request", "ok") == []
+    with archive.catalog.read() as session:
+        assert session.query(AccessRequest).count() == 0
+
+
+def test_approve_days_bounds_and_override(archive, policy, records):
+    request = request_access(archive, policy, STAFF, records["contract"], "reason", 10)
+    maximum = archive.settings.access.max_grant_days
+    for days in (0, maximum + 1):
+        with pytest.raises(UsageError, match="days"):
+            approve(archive, policy, DIRECTOR, request.id, days)
+    grant = approve(archive, policy, DIRECTOR, request.id, 2)
+    expires = datetime.fromisoformat(grant.expires_at)
+    created = datetime.fromisoformat(grant.created_at)
+    assert expires - created == timedelta(days=2)
+
+
+def test_nobody_approves_their_own_request(archive, tmp_path, records):
+    policy = custom_policy(archive, tmp_path, "p, manager, *, grant")
+    mine = request_access(archive, policy, MANAGER, records["contract"], "for the board")
+    assert policy.allows(None, MANAGER, "grant"), "the custom policy lets managers decide"
+    with pytest.raises(Forbidden, match="^nobody approves their own request$"):
+        approve(archive, policy, MANAGER, mine.id)
+    [denied] = events(archive, "access.approve", "denied")
+    assert denied.actor == "mia" and denied.record == records["contract"]
+    with archive.catalog.read() as session:
+        assert session.get(AccessRequest, mine.id).state == "pending"
+        assert session.query(Grant).count() == 0
+    grant = approve(archive, policy, Actor("max", "manager"), mine.id)
+    assert grant.user == "mia" and grant.granted_by == "max"
+
+
+def test_deny_records_the_reason(archive, policy, records):
+    request = request_access(archive, policy, STAFF, records["contract"], "reason")
+    with pytest.raises(UsageError, match="reason"):
+        deny(archive, policy, DIRECTOR, request.id, "  ")
+    with pytest.raises(Forbidden):
+        deny(archive, policy, OTHER_STAFF, request.id, "no")
+    denied = deny(archive, policy, DIRECTOR, request.id, "  not needed for your work ")
+    assert denied.state == "denied" and denied.decision_reason == "not needed for your work"
+    assert denied.decided_by == "dora" and denied.decided_at is not None
+    assert not allows(archive, policy, STAFF, "read", record_name=records["contract"])
+    [ok] = events(archive, "access.deny", "ok")
+    assert '"reason":"not needed for your work"' in ok.detail
+    [refused] = events(archive, "access.deny", "denied")
+    assert refused.actor == "bob"
+    with pytest.raises(Conflict, match="already denied"):
+        approve(archive, policy, DIRECTOR, request.id)
+
+
+def test_deciding_needs_the_grant_right_and_refusals_are_audited(archive, policy, records):
+    request = request_access(archive, policy, STAFF, records["contract"], "reason")
+    for actor in (MANAGER, AUDITOR, ADMIN, OTHER_STAFF):
+        with pytest.raises(Forbidden, match="may not grant"):
+            approve(archive, policy, actor, request.id)
+        with pytest.raises(Forbidden, match="may not grant"):
+            pending_requests(archive, policy, actor)
+    with pytest.raises(Forbidden, match="may not grant"):
+        approve(archive, policy, STAFF, 9999)
+    approvals = events(archive, "access.approve", "denied")
+    assert [e.actor for e in approvals] == ["mia", "carl", "ada", "bob", "alice"]
+    assert [e.actor for e in events(archive, "access.pending", "denied")] == ["mia", "carl", "ada", "bob"]
+    with archive.catalog.read() as session:
+        assert session.query(Grant).count() == 0
+
+
+# -- expiry ------------------------------------------------------------------------------------
+
+
+def test_expire_due_audits_each_grant_once(archive, policy, records):
+    short = grant_to(archive, policy, STAFF, records["contract"], days=1)
+    long = grant_to(archive, policy, OTHER_STAFF, records["contract"], days=30)
+    revoked = grant_to(archive, policy, STAFF, records["contract2"], days=1)
+    revoke(archive, policy, DIRECTOR, revoked.id)
+
+    assert expire_due(archive) == []
+    later = utcnow() + timedelta(days=2)
+    expired = expire_due(archive, later)
+    assert [g.id for g in expired] == [short.id] and not expired[0].active
+    assert expire_due(archive, later) == []
+    [logged] = events(archive, "access.expire")
+    assert (logged.actor, logged.source, logged.outcome, logged.record) == (
+        "system", "service", "ok", records["contract"])
+    assert [g.id for g in list_grants(archive, now=later)] == [long.id]
+
+    much_later = utcnow() + timedelta(days=31)
+    assert [g.id for g in expire_due(archive, much_later)] == [long.id]
+    assert len(events(archive, "access.expire")) == 2
+    assert expire_due(archive, much_later) == []
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+
+def test_policy_paths_relative_to_home(archive, policy):
+    assert policy.model_path == SHIPPED_MODEL and policy.policy_path == SHIPPED_POLICY
+    (archive.settings.home / "my-policy.csv").write_text("p, staff, *, audit\n")
+    archive.settings.access.policy_path = "my-policy.csv"
+    custom = AccessPolicy.load(archive.settings)
+    assert custom.policy_path == archive.settings.home / "my-policy.csv"
+    assert custom.allows(None, STAFF, "audit") and not custom.allows(None, STAFF, "list")
+
+
+MODEL = SHIPPED_MODEL.read_text()
+
+
+@pytest.mark.parametrize(("model", "policy_text", "message"), [
+    (None, "p, staff, *, list\n", "does not exist"),
+    (MODEL, None, "does not exist"),
+    (MODEL.replace("[matchers]", "[nothing]"), "p, staff, *, list\n", "matchers"),
+    (MODEL.replace("r = sub, role, type, obj, act", "r = sub, act"), "p, staff, *, list\n", "request"),
+    (MODEL.replace("granted(r.sub, r.obj)", "granted(r.sub, r.obj"), "p, staff, *, list\n", "matcher fails"),
+    (MODEL.replace("granted(", "nosuchfunction("), "p, staff, *, read\n", "matcher fails"),
+    ("this is not a model", "p, staff, *, list\n", "cannot be loaded"),
+    (MODEL, "", "no rules"),
+    (MODEL, "# only a comment\n", "no rules"),
+    (MODEL, "p, staff, list\n", "wrong size"),
+    (MODEL, "p, staff, *, list, extra\n", "wrong size"),
+    (MODEL, "p, staff, *, delete\n", "unknown action"),
+    (MODEL, "x, staff, *, list\n", "not p or g"),
+    (MODEL, "g, manager\n", "cannot be loaded"),
+])
+def test_broken_model_or_policy_is_a_config_error(archive, tmp_path, model, policy_text, message):
+    model_path, policy_path = tmp_path / "model.conf", tmp_path / "policy.csv"
+    if model is not None:
+        model_path.write_text(model)
+    if policy_text is not None:
+        policy_path.write_text(policy_text)
+    archive.settings.access.model_path = str(model_path)
+    archive.settings.access.policy_path = str(policy_path)
+    with pytest.raises(ConfigError, match=message) as caught:
+        AccessPolicy.load(archive.settings)
+    assert "\n" not in str(caught.value)
+
+
+def test_shipped_files_are_found_without_settings(tmp_path):
+    from config.settings import Settings
+
+    policy = AccessPolicy.load(Settings(home=Path(tmp_path)))
+    assert policy.allows(None, DIRECTOR, "grant") and not policy.allows(None, STAFF, "grant")
