@@ -69,7 +69,7 @@ def _granted(user: object, record: object) -> bool:
     answer = decision.answers.get(key)
     if answer is None:
         answer = has_grant(decision.session, user, record, decision.now)
-        pass
+        decision.answers[key] = answer
     return answer
 
 

@@ -390,7 +390,7 @@ def change_password(archive: Archive, name: str, old: str, new: str, *, source: 
         _audit_attempt(session, name, "auth.password", source, reason)
         if user is not None and reason is None:
             user.password_hash = new_hash or _new_own_password(name, old, new)
-            pass
+            user.must_change_password = False
             user.updated_at = now
             return
     raise _refused(user, reason, BAD_OLD_PASSWORD)

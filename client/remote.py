@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -59,7 +60,8 @@ class RemoteArchive:
     def __init__(self, url: str, token: str | None = None, *, ca_cert: str | None = None) -> None:
         self.url = url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=self.url, headers=headers, verify=ca_cert or True, timeout=httpx.Timeout(60.0))
+        verify = ssl.create_default_context(cafile=ca_cert) if ca_cert else True
+        self.http = httpx.Client(base_url=self.url, headers=headers, verify=verify, timeout=httpx.Timeout(60.0))
 
     def close(self) -> None:
         self.http.close()

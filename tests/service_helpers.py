@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ class Service:
 
 
 def start_service(home: Path, *args: str, env: dict[str, str] | None = None, scheme: str = "http",
-                  verify: str | bool = True) -> Service:
+                  verify: ssl.SSLContext | bool = True) -> Service:
     port = free_port()
     output = home.parent / f"serve-{port}.out"
     with open(output, "wb") as out:

@@ -286,6 +286,15 @@ def test_disabling_a_user_ends_their_sessions_at_once(archive):
     assert events(archive, "auth.login")[1].detail == {"reason": "disabled"}
 
 
+def test_a_disabled_user_is_refused_even_with_an_unrevoked_token(archive):
+    users.add_user(archive, "carol", "staff", GOOD, actor=OPERATOR)
+    login = users.login(archive, "carol", GOOD, source="test")
+    with archive.catalog.write() as session:
+        session.scalars(select(User).where(User.name == "carol")).one().enabled = False
+    refusal(users.authenticate, archive, login.token)
+    assert token_rows(archive)[0].revoked_at is None
+
+
 def test_wrong_password_and_unknown_user_look_the_same(archive):
     users.add_user(archive, "carol", "staff", GOOD, actor=OPERATOR)
     wrong = refusal(users.login, archive, "carol", OTHER, source="test")

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,13 @@ from access.actor import Actor
 from archive.errors import StorageUnavailable
 from archive.service import Archive
 from audit import trail
-from audit.checkpoints import PREFIX, checkpoint_if_due, checkpoint_key, list_checkpoints, write_checkpoint
+from audit.checkpoints import (
+    PREFIX,
+    checkpoint_if_due,
+    checkpoint_key,
+    list_checkpoints,
+    write_checkpoint,
+)
 from audit.log import CSV_COLUMNS, query, to_json_rows, write_csv
 from audit.trail import GENESIS, canonical, chain_hash, record
 from audit.verify import verify_audit
@@ -394,17 +400,11 @@ def test_query_time_range(audited):
     window = query(audited, since=base + timedelta(minutes=1), until=base + timedelta(minutes=4))
     assert [e.seq for e in window] == [2, 3, 4]
     # the same moment in another zone, and a naive datetime taken as UTC
-    plus_two = timezone_offset(2)
+    plus_two = timezone(timedelta(hours=2))
     assert [e.seq for e in query(audited, since=datetime(2026, 3, 1, 11, 34, tzinfo=plus_two))] == [5, 6]
     assert [e.seq for e in query(audited, since=datetime(2026, 3, 1, 9, 35))] == [6]
     # microseconds count
     assert [e.seq for e in query(audited, since=base + timedelta(minutes=5, microseconds=1))] == []
-
-
-def timezone_offset(hours: int):  # noqa: ANN201 - a tzinfo
-    from datetime import timezone
-
-    return timezone(timedelta(hours=hours))
 
 
 def test_csv_round_trip_with_chinese_text_commas_quotes_and_newlines(audited):
