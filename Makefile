@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/strongroom init
-	$(BIN)/strongroom storage start --foreground
+	$(BIN)/strongroom serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -16,7 +16,7 @@ import click
 
 from archive.errors import StrongroomError, UsageError
 from commands import access, audit, service
-from commands.common import State, actor_option, json_option, pass_state, print_json, progress
+from commands.common import State, actor_option, json_option, operator_actor, pass_state, print_json, progress
 from naming import InvalidName
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -217,12 +217,18 @@ def storage_status(state: State, as_json: bool) -> None:
             ready = False
         data = {"mode": "external", "endpoint": settings.storage.endpoint, "running": ready, "pid": None, "ready": ready}
     data["bucket"] = settings.storage.bucket
+    if data["ready"]:
+        probe = state.archive.store.probe_object_lock()
+        data["object_lock"] = {"available": probe.available, "enforced": probe.enforced, "detail": probe.detail}
     if as_json:
         print_json(data)
     else:
         running = "running" if data["running"] else "not running"
         click.echo(f"storage: {data['mode']} {data['endpoint']} bucket {data['bucket']}: {running}"
                    + (f" (pid {data['pid']})" if data["pid"] else "") + (", ready" if data["ready"] else ""))
+        if "object_lock" in data:
+            click.echo("object lock: enforced (audit checkpoints are write-once)" if probe.enforced
+                       else f"object lock: NOT enforced: {probe.detail}")
     if not data["ready"]:
         sys.exit(1)
 
@@ -528,8 +534,12 @@ def keys_rotate(state: State, as_json: bool) -> None:
     """
     from archive.rotation import rotate
 
+    from audit.trail import record as audit
+
     with progress("re-encrypting", not as_json) as (start, step):
         report = rotate(state.archive, on_start=start, on_progress=step)
+    audit(state.archive, operator_actor(), "keys.rotate",
+          detail={"key": report.key_id, "added": report.added, "reencrypted": report.reencrypted})
     if as_json:
         print_json(report.__dict__)
         return
@@ -544,7 +554,10 @@ def keys_retire(state: State, as_json: bool) -> None:
     """Remove older keys that no stored version needs any more."""
     from archive.rotation import retire
 
+    from audit.trail import record as audit
+
     retired = retire(state.archive)
+    audit(state.archive, operator_actor(), "keys.retire", detail={"keys": [entry.id for entry in retired]})
     if as_json:
         print_json([entry.id for entry in retired])
         return

@@ -17,12 +17,14 @@ enforcer would also hold other threads back while a decision waits for the catal
 
 from __future__ import annotations
 
+import ast
 import threading
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import CodeType
+from typing import TYPE_CHECKING, Any
 
 import casbin
 from casbin.persist.adapters import StringAdapter
@@ -94,22 +96,64 @@ def _policy_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
-class _Enforcer(casbin.Enforcer):
-    """An enforcer that parses its matcher once instead of on every decision.
+# Matcher syntax compiled to Python bytecode: boolean logic, comparisons, string and number
+# constants, names (request/policy fields) and calls of the enforcer's functions by name.
+# No attribute access, subscripts, lambdas, comprehensions or builtins can appear in it.
+_SAFE_NODES = (
+    ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.Compare, ast.Eq, ast.NotEq,
+    ast.In, ast.NotIn, ast.Call, ast.Name, ast.Load, ast.Constant, ast.Tuple, ast.List,
+)
 
-    pycasbin builds a new expression evaluator (``ast.parse``) per ``enforce``; the evaluator
-    keeps the names of the line being evaluated on itself, so a cached one must not be
+
+class _CompiledMatcher:
+    """A matcher evaluated as compiled Python, ~10x faster than pycasbin's interpreted SimpleEval."""
+
+    def __init__(self, code: CodeType, functions: dict[str, Any]) -> None:
+        self._code = code
+        self._globals = {"__builtins__": {}, **functions}
+
+    @classmethod
+    def compile(cls, expr: str, functions: dict[str, Any]) -> _CompiledMatcher | None:
+        """The compiled matcher, or None if it uses anything beyond the safe subset."""
+        try:
+            tree = ast.parse(expr.strip(), mode="eval")
+        except SyntaxError:
+            return None
+        for node in ast.walk(tree):
+            if not isinstance(node, _SAFE_NODES):
+                return None
+            if isinstance(node, ast.Call) and (
+                not isinstance(node.func, ast.Name) or node.func.id not in functions or node.keywords
+            ):
+                return None
+            if isinstance(node, ast.Constant) and not isinstance(node.value, (str, int, float, bool)):
+                return None
+        return cls(compile(tree, "<casbin matcher>", "eval"), functions)
+
+    def eval(self, names: dict[str, Any]) -> Any:
+        return eval(self._code, self._globals, names)  # the AST was checked in compile()
+
+
+class _Enforcer(casbin.Enforcer):
+    """An enforcer that prepares its matcher once, as compiled Python where it is safe to.
+
+    pycasbin builds a new SimpleEval (``ast.parse`` plus a tree-walking interpreter) on every
+    ``enforce`` and runs it once per policy line; this keeps the prepared matcher per
+    expression. A matcher outside the safe subset keeps pycasbin's SimpleEval, parsed once;
+    a SimpleEval keeps the names of the line being evaluated on itself, so it must not be
     shared between threads — each thread has an enforcer of its own (see AccessPolicy).
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        self._expressions: dict[str, object] = {}
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._expressions: dict[str, Any] = {}
         super().__init__(*args, **kwargs)
 
     def _get_expression(self, expr, functions=None):  # type: ignore[no-untyped-def, override]
         expression = self._expressions.get(expr)
         if expression is None:
-            expression = casbin.Enforcer._get_expression(expr, functions)
+            functions = dict(functions or {})
+            prepared = casbin.Enforcer._get_expression(expr, functions)  # pycasbin's rewrite and checks
+            expression = _CompiledMatcher.compile(getattr(prepared, "expr", ""), functions) or prepared
             self._expressions[expr] = expression
         return expression
 

@@ -76,6 +76,13 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+def operator_actor() -> Any:
+    """Operator commands act with the home directory's authority, recorded under the OS user."""
+    from access.actor import CLI_SOURCE, Actor
+
+    return Actor(f"operator:{getpass.getuser()}", None, CLI_SOURCE)
+
+
 def actor_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--as",

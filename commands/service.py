@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import click
 
-from access.actor import CLI_SOURCE, Actor
-from commands.common import State, json_option, pass_state, print_json
+from commands.common import State, json_option, operator_actor, pass_state, print_json
 
 
 @click.command()
@@ -100,11 +98,6 @@ def user() -> None:
     """
 
 
-def _operator() -> Actor:
-    """Operator commands act with the home directory's authority, recorded under the OS user."""
-    return Actor(f"operator:{getpass.getuser()}", None, CLI_SOURCE)
-
-
 @user.command("add")
 @click.argument("name")
 @click.option("--role", required=True, type=ROLE)
@@ -116,7 +109,7 @@ def user_add(state: State, name: str, role: str, password: str | None, as_json: 
     """Register a user."""
     from accounts.users import add_user
 
-    view, generated = add_user(state.archive, name, role, password, actor=_operator())
+    view, generated = add_user(state.archive, name, role, password, actor=operator_actor())
     if as_json:
         print_json({**view.as_dict(), "one_time_password": generated})
         return
@@ -152,7 +145,7 @@ def user_disable(state: State, name: str) -> None:
     """Lock a user out at once (their tokens are revoked)."""
     from accounts.users import set_enabled
 
-    set_enabled(state.archive, name, False, actor=_operator())
+    set_enabled(state.archive, name, False, actor=operator_actor())
     click.echo(f"disabled {name}")
 
 
@@ -163,7 +156,7 @@ def user_enable(state: State, name: str) -> None:
     """Let a disabled user log in again."""
     from accounts.users import set_enabled
 
-    set_enabled(state.archive, name, True, actor=_operator())
+    set_enabled(state.archive, name, True, actor=operator_actor())
     click.echo(f"enabled {name}")
 
 
@@ -176,7 +169,7 @@ def user_passwd(state: State, name: str, password: str | None) -> None:
     """Reset a user's password (their tokens are revoked)."""
     from accounts.users import set_password
 
-    generated = set_password(state.archive, name, password, actor=_operator())
+    generated = set_password(state.archive, name, password, actor=operator_actor())
     click.echo(f"password of {name} reset")
     if generated:
         click.echo(f"one-time password (shown only now; to be changed at first login): {generated}")
@@ -190,6 +183,6 @@ def user_role(state: State, name: str, role: str) -> None:
     """Change a user's role."""
     from accounts.users import set_role
 
-    set_role(state.archive, name, role, actor=_operator())
+    set_role(state.archive, name, role, actor=operator_actor())
     click.echo(f"{name} is now {role}")
 

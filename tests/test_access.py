@@ -519,3 +519,29 @@ def test_shipped_files_are_found_without_settings(tmp_path):
 
     policy = AccessPolicy.load(Settings(home=Path(tmp_path)))
     assert policy.allows(None, DIRECTOR, "grant") and not policy.allows(None, STAFF, "grant")
+
+
+def test_matcher_compiles_only_the_safe_subset_and_falls_back_to_simpleeval(archive, tmp_path, records):
+    from access.policy import _CompiledMatcher
+
+    functions = {"g": lambda a, b: a == b, "granted": lambda a, b: False}
+    assert _CompiledMatcher.compile('r_act == p_act and g(r_role, p_sub) or not granted(r_sub, r_obj)', functions)
+    for unsafe in ("r_sub.__class__", "open('x')", "r_sub[0] == 'a'", "(lambda: 1)()", "1 + 1 == 2",
+                   "g(r_sub, p_sub, extra=1)", "__import__('os')"):
+        assert _CompiledMatcher.compile(unsafe, functions) is None, unsafe
+
+    model_path = tmp_path / "model.conf"
+    model_path.write_text(MODEL.replace("m = r.act == p.act &&", "m = 1 + 1 == 2 && r.act == p.act &&"))
+    archive.settings.access.model_path = str(model_path)
+    interpreted = AccessPolicy.load(archive.settings)
+    assert not isinstance(next(iter(interpreted._enforcer()._expressions.values())), _CompiledMatcher)
+    grant_to(archive, interpreted, STAFF, records["contract"])
+    with archive.catalog.read() as session:
+        for role in ROLES:
+            actor = Actor(f"user-{role}", role)
+            for record_type in TYPES:
+                for action in ACTIONS:
+                    assert interpreted.allows(session, actor, action, record_type=record_type) == (
+                        action in EXPECTED[role][record_type])
+        assert interpreted.allows(session, STAFF, "read", record_name=records["contract"])
+        assert not interpreted.allows(session, STAFF, "read", record_name=records["contract2"])

@@ -61,6 +61,7 @@ def test_embedded_home_starts_storage_on_demand_and_stops(tmp_path: Path):
         assert filed.returncode == 0, filed.stderr
         status = json.loads(cli_process(home, "storage", "status", "--json").stdout)
         assert status["running"] and status["ready"] and status["mode"] == "embedded"
+        assert status["object_lock"]["available"] is True
         assert cli_process(home, "get", "2026-0001-other", "-o", "-").stdout == b"auto-started"
         log = home / "logs" / "seaweedfs.log"
         assert log.exists() and log.stat().st_size > 0
