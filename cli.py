@@ -16,7 +16,15 @@ import click
 
 from archive.errors import StrongroomError, UsageError
 from commands import access, audit, service
-from commands.common import State, actor_option, json_option, operator_actor, pass_state, print_json, progress
+from commands.common import (
+    State,
+    actor_option,
+    json_option,
+    operator_actor,
+    pass_state,
+    print_json,
+    progress,
+)
 from naming import InvalidName
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -237,7 +245,7 @@ def _open_source(path: str) -> tuple[BinaryIO, str | None]:
     if path == "-":
         return sys.stdin.buffer, None
     try:
-        return open(path, "rb"), Path(path).name  # noqa: SIM115 - closed by the caller
+        return open(path, "rb"), Path(path).name
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
@@ -347,8 +355,7 @@ def _write_atomically(target: Path, chunks: Iterator[bytes]) -> None:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
     try:
         with open(tmp, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
+            out.writelines(chunks)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, target)
@@ -533,7 +540,6 @@ def keys_rotate(state: State, as_json: bool) -> None:
     another key. Old keys stay in the keyring until 'keys retire'.
     """
     from archive.rotation import rotate
-
     from audit.trail import record as audit
 
     with progress("re-encrypting", not as_json) as (start, step):
@@ -553,7 +559,6 @@ def keys_rotate(state: State, as_json: bool) -> None:
 def keys_retire(state: State, as_json: bool) -> None:
     """Remove older keys that no stored version needs any more."""
     from archive.rotation import retire
-
     from audit.trail import record as audit
 
     retired = retire(state.archive)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from access.actor import Actor
@@ -72,22 +72,27 @@ def grant_view(grant: Grant, now: datetime | None = None) -> GrantView:
     )
 
 
+# Built once: constructing a SQLAlchemy statement per call costs more than running it.
+_HAS_GRANT = (
+    select(Grant.id)
+    .where(
+        Grant.user_name == bindparam("user"),
+        Grant.record_name == bindparam("record"),
+        Grant.expires_at > bindparam("now", type_=Grant.expires_at.type),
+        Grant.revoked_at.is_(None),
+    )
+    .limit(1)
+)
+
+
 def has_grant(session: Session, user: str, record_name: str, now: datetime) -> bool:
     """Whether ``user`` holds a grant on ``record_name`` that is neither expired nor revoked at ``now``.
 
-    One indexed query (``ix_grants_user_record``: user, record, expiry).
+    One indexed query (``ix_grants_user_record``: user, record, expiry), run on the session's
+    connection through SQLAlchemy Core: this is on the path of every read decision.
     """
-    found = session.execute(
-        select(Grant.id)
-        .where(
-            Grant.user_name == user,
-            Grant.record_name == record_name,
-            Grant.expires_at > _utc(now),
-            Grant.revoked_at.is_(None),
-        )
-        .limit(1)
-    ).first()
-    return found is not None
+    params = {"user": user, "record": record_name, "now": _utc(now)}
+    return session.connection().execute(_HAS_GRANT, params).first() is not None
 
 
 def list_grants(

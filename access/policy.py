@@ -9,10 +9,17 @@ Casbin evaluates the matcher once per policy line, so ``granted`` memoises its a
 the decision in progress: one decision costs at most one catalog query. The decision's
 session and clock travel to ``granted`` through a context variable.
 
-Thread safety: pycasbin's enforcer is not documented as thread-safe, so every thread gets
-an enforcer of its own, built from the model and policy text read once by :meth:`load`.
-Decisions on different threads then never wait for each other (a lock around one shared
-enforcer would also hold other threads back while a decision waits for the catalog).
+Speed: pycasbin re-parses the matcher on every decision and interprets it with SimpleEval
+once per policy line; here the matcher is parsed once per enforcer and, when it only uses
+comparisons, boolean logic and calls of the enforcer's functions, compiled to Python
+bytecode (``_CompiledMatcher``). ``python -m bench --only enforce`` measures a decision.
+
+Thread safety: pycasbin's enforcer is not documented as thread-safe (it rewrites its
+function map and role table while enforcing), so every thread gets an enforcer of its own,
+built from the model and policy text read once by :meth:`load`. Measured on CPython the
+throughput equals that of one enforcer behind a lock (the GIL serialises the work either
+way), but no decision waits for another thread's catalog query, which matters once the
+catalog is a database across the network.
 """
 
 from __future__ import annotations

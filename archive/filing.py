@@ -21,7 +21,14 @@ from archive.records import find_record
 from archive.service import Archive, utcnow, writer_id
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
-from naming import InvalidName, archive_key, current_key, format_name, parse_name, validate_year
+from naming import (
+    InvalidName,
+    archive_key,
+    current_key,
+    format_name,
+    parse_name,
+    validate_year,
+)
 from storage.s3 import MissingObject
 
 FORMAT = 1

@@ -22,7 +22,13 @@ from archive.objects import OpenedObject, open_object
 from archive.service import Archive, utcnow
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
-from naming import ARCHIVE_PREFIX, CURRENT_PREFIX, InvalidName, format_name, parse_object_key
+from naming import (
+    ARCHIVE_PREFIX,
+    CURRENT_PREFIX,
+    InvalidName,
+    format_name,
+    parse_object_key,
+)
 from storage.s3 import MissingObject, StoredVersion
 
 REBUILD_ACTOR = "catalog-rebuild"

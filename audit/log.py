@@ -82,19 +82,29 @@ def _detail_text(detail: dict[str, Any]) -> str:
     return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """Text a spreadsheet would run as a formula (user names are chosen by whoever logs in) is quoted with ``'``."""
+    return f"'{cell}" if cell.startswith(FORMULA_START) else cell
+
+
 def write_csv(events: Iterable[Event], out: TextIO) -> None:
     """Write ``events`` as CSV (header first); ``detail`` as compact JSON, empty cells for None.
 
-    Open ``out`` with ``newline=""`` when it is a file, as the csv module asks.
+    Free-text cells that start like a spreadsheet formula get a leading ``'`` (see
+    :func:`spreadsheet_safe`); the JSON output is exact. Open ``out`` with ``newline=""``
+    when it is a file, as the csv module asks.
     """
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for event in events:
         writer.writerow([
-            event.seq, event.at, event.actor, event.action, event.outcome,
-            "" if event.record is None else event.record,
+            event.seq, event.at, spreadsheet_safe(event.actor), event.action, event.outcome,
+            "" if event.record is None else spreadsheet_safe(event.record),
             "" if event.version is None else event.version,
-            event.source, _detail_text(event.detail), event.prev_hash, event.hash,
+            spreadsheet_safe(event.source), _detail_text(event.detail), event.prev_hash, event.hash,
         ])
 
 

@@ -83,8 +83,7 @@ def raw_get(env: Env, key: str, target: Path) -> None:
     response = env.baseline.client.get_object(env.baseline.bucket, key)
     try:
         with open(target, "wb") as out:
-            for block in response.stream(MIB):
-                out.write(block)
+            out.writelines(response.stream(MIB))
             out.flush()
             os.fsync(out.fileno())
     finally:

@@ -11,8 +11,15 @@ from pathlib import Path
 import tomli_w
 
 from archive.errors import ConfigError, UsageError
-from config.settings import BUCKET_PATTERN, CONFIG_FILE, ENV_PREFIX, Settings, load_settings, split_endpoint
 from config.private_files import write_private_file
+from config.settings import (
+    BUCKET_PATTERN,
+    CONFIG_FILE,
+    ENV_PREFIX,
+    Settings,
+    load_settings,
+    split_endpoint,
+)
 from encryption.keyring import Keyring
 
 DEFAULT_HOME = Path("~/.strongroom")

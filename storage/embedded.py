@@ -24,8 +24,8 @@ import psutil
 from filelock import FileLock
 
 from archive.errors import ConfigError, StorageUnavailable
-from config.settings import EmbeddedSettings, S3Credentials, Settings
 from config.private_files import write_private_file
+from config.settings import EmbeddedSettings, S3Credentials, Settings
 from storage.s3 import ObjectStore
 
 LOOPBACK = "127.0.0.1"

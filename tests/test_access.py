@@ -276,7 +276,7 @@ def test_policy_is_safe_to_share_between_threads(archive, policy, records):
         (AUDITOR, "view", records["report"], True),
     ]
     errors: list[object] = []
-    enforcers: set[int] = set()
+    enforcers: list[object] = []  # kept alive, so no two can share an id()
 
     def work() -> None:
         try:
@@ -284,7 +284,7 @@ def test_policy_is_safe_to_share_between_threads(archive, policy, records):
                 for actor, action, name, expected in cases:
                     if allows(archive, policy, actor, action, record_name=name) is not expected:
                         errors.append((actor, action, name))
-            enforcers.add(id(policy._local.enforcer))
+            enforcers.append(policy._local.enforcer)
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
 
@@ -294,7 +294,7 @@ def test_policy_is_safe_to_share_between_threads(archive, policy, records):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(enforcers) == 6, "one enforcer per thread"
+    assert len({id(enforcer) for enforcer in enforcers}) == 6, "one enforcer per thread"
 
 
 # -- requests ----------------------------------------------------------------------------------

@@ -446,3 +446,12 @@ def test_json_rows(audited):
     assert set(rows[0]) == set(CSV_COLUMNS)
     assert rows[0]["detail"] == {"i": 0}
     assert json.loads(json.dumps(rows, ensure_ascii=False)) == rows
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(archive):
+    record(archive, Actor("=HYPERLINK(\"http://x\")", "staff", "http:10.0.0.1"), "auth.login", outcome="failed")
+    out = io.StringIO()
+    write_csv(query(archive, action="auth.login"), out)
+    rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert rows[1][2] == "'=HYPERLINK(\"http://x\")"
+    assert query(archive, action="auth.login")[0].actor.startswith("=")

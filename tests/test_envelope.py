@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import pytest
 from cryptography.fernet import Fernet
-
-from encryption.raw_fernet import RawFernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +35,7 @@ from encryption.envelope import (
     parse_header,
     seal_frame,
 )
+from encryption.raw_fernet import RawFernet
 
 CHUNK = 64
 KEY = Fernet.generate_key()
