@@ -64,12 +64,16 @@ def logout(state: State) -> None:
 
 
 @click.command()
+@click.option("--password", envvar="STRONGROOM_PASSWORD", help="Current password (prompted when missing).")
+@click.option("--new-password", envvar="STRONGROOM_NEW_PASSWORD", help="New password (prompted twice when missing).")
 @pass_state
-def passwd(state: State) -> None:
-    """Change your password on --server (prompts for the current and the new one)."""
-    old = click.prompt("current password", hide_input=True)
-    new = click.prompt("new password", hide_input=True, confirmation_prompt=True)
-    state.logged_in().change_password(old, new)
+def passwd(state: State, password: str | None, new_password: str | None) -> None:
+    """Change your password on --server (at least 10 characters, not containing your name)."""
+    client = state.logged_in()
+    old = password if password is not None else click.prompt("current password", hide_input=True)
+    new = new_password if new_password is not None else click.prompt(
+        "new password", hide_input=True, confirmation_prompt=True)
+    client.change_password(old, new)
     click.echo("password changed")
 
 

@@ -97,9 +97,9 @@ def test_no_operation_fails_with_a_server_error_as_the_director(case: Case, serv
     for check in CHECKS.get_all():
         try:
             case.validate_response(response, checks=[check], headers={"Authorization": f"Bearer {token}"}, transport_kwargs={"base_url": service.url, "headers": {"Authorization": f"Bearer {token}"}})
-        except Exception as exc:
+        except BaseException as exc:
             with open("/tmp/fuzzchecks.jsonl", "a") as f:
-                f.write(json.dumps([check.__name__, case.operation.label, response.status_code, str(exc)[:600]]) + "\n")
+                f.write(json.dumps([check.__name__, case.operation.label, response.status_code, str(getattr(case.meta, "phase", None)), str(exc)[:700]]) + "\n")
 
 
 @schema.parametrize()

@@ -73,6 +73,11 @@ def test_first_start_creates_an_admin_whose_one_time_password_must_be_changed(ho
         logged = cli_process(tmp_path, "login", "admin", "--password", "a-much-better-secret", env=env)
         assert logged.returncode == 0, logged.stderr
         assert cli_process(tmp_path, "whoami", env=env).stdout.decode().strip() == "admin (admin)"
+        changed_again = cli_process(tmp_path, "passwd", "--password", "a-much-better-secret",
+                                    "--new-password", "yet-another-secret", env=env)
+        assert changed_again.returncode == 0, changed_again.stderr
+        wrong = cli_process(tmp_path, "login", "admin", "--password", "a-much-better-secret", env=env)
+        assert wrong.returncode == 1 and wrong.stderr.count(b"\n") == 1
     finally:
         assert service.stop() == 0
     stored = [path.read_bytes() for path in home.rglob("*") if path.is_file() and path.stat().st_size < 50_000_000]
