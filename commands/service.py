@@ -89,6 +89,7 @@ def whoami(state: State, as_json: bool) -> None:
         click.echo(f"{me['name']} ({me['role']})")
 
 
+# accounts.users.ROLES, spelt out so that '--help' need not import the accounts code (a test keeps them equal).
 ROLE = click.Choice(["director", "manager", "staff", "auditor", "admin"])
 
 

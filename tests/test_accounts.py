@@ -462,3 +462,10 @@ def test_bootstrap_does_nothing_once_users_exist(archive):
     users.add_user(archive, "carol", "admin", GOOD, actor=OPERATOR)
     assert users.ensure_bootstrap_admin(archive, source="test") is None
     assert [u.name for u in users.list_users(archive)] == ["carol"]
+
+
+def test_the_cli_offers_exactly_the_account_roles() -> None:
+    from accounts.users import ROLES
+    from commands.service import ROLE
+
+    assert tuple(ROLE.choices) == ROLES
