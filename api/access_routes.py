@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Ctx
+from api.errors import ERROR_RESPONSES
 from operations import access
 
-router = APIRouter(prefix="/access", tags=["access"])
+router = APIRouter(prefix="/access", tags=["access"], responses=ERROR_RESPONSES)
 ID = Path(ge=1, le=2**62)
 
 

@@ -3,28 +3,46 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Ctx
+from api.errors import ERROR_RESPONSES
 from audit.log import write_csv
 from operations import access
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES)
 
 
-@router.get("/events", summary="Audit events, oldest first (format=csv for a spreadsheet)", response_model=None)
+def _in_utc(moment: datetime) -> datetime:
+    """Bounds are compared in UTC; one with no UTC equivalent (0001-01-01T00:00+01:00) is invalid, not a 500."""
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment
+    except OverflowError:
+        raise ValueError("outside the years 1-9999 in UTC") from None
+
+
+Moment = Annotated[datetime, AfterValidator(_in_utc)]
+
+
+@router.get(
+    "/events",
+    summary="Audit events, oldest first (format=csv for a spreadsheet)",
+    response_model=None,
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}, "description": "The events"}},
+)
 async def events(
     ctx: Ctx,
     record: Annotated[str | None, Query(max_length=64)] = None,
     user: Annotated[str | None, Query(max_length=128)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Moment | None = None,
+    until: Moment | None = None,
     limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     format: Literal["json", "csv"] = "json",
 ) -> list[dict[str, Any]] | Response:

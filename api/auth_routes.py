@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from accounts import users
 from api.auth import LoggedIn, source_of
+from api.errors import ERROR_RESPONSES
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
 
 
 class LoginForm(BaseModel):

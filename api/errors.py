@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from archive.errors import (
     Conflict,
@@ -34,6 +36,25 @@ STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
+class ErrorBody(BaseModel):
+    """Every error response: one line, never a traceback, never a secret."""
+
+    error: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in [
+        (400, "Malformed request (bad record name, unknown type, bad value)"),
+        (401, "Not logged in, or the token expired or was revoked"),
+        (403, "Not permitted by the access policy, or a password change is required"),
+        (404, "No such record, version, request or grant"),
+        (409, "The record or request is in a state that does not allow this"),
+        (503, "Storage unreachable"),
+    ]
+}
+
+
 def status_of(exc: Exception) -> int:
     for kind, status in STATUS:
         if isinstance(exc, kind):
@@ -54,6 +75,12 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("%s: %s", type(exc).__name__, exc)
         return error_response(status, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        response = error_response(exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

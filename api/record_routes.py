@@ -11,10 +11,11 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Ctx
+from api.errors import ERROR_RESPONSES
 from api.streams import RequestBodyReader, primed
 from operations import records
 
-router = APIRouter(prefix="/records", tags=["records"])
+router = APIRouter(prefix="/records", tags=["records"], responses=ERROR_RESPONSES)
 
 NAME = Path(description="Record name YEAR-NUMBER-TYPE", examples=["2026-0001-contract"], max_length=64)
 UPLOAD = {

@@ -1,0 +1,280 @@
+"""Filing and reading through the HTTP API vs the same operations in-process, on the same bytes.
+
+A real ``strongroom serve`` runs in a child process. It gets a home of its own, with a
+second bucket on the benchmark's SeaweedFS, so that the benchmark home keeps no users (the
+other benchmarks run the CLI there as a bootstrap operator). One staff user acts on both
+sides, so both pay for the same policy check and audit entry:
+
+- **local:** ``operations.records.file_new`` and ``operations.records.open_version``
+  (iterated) with that user's context, in this process, as the CLI's local mode does;
+- **API:** ``POST /records`` with the body streamed by httpx (chunked) and
+  ``GET /records/{name}/content`` streamed, on one keep-alive connection.
+
+Both sides file the same bytes and read the same records; which side goes first alternates
+from round to round, and the round with the median ratio API / local is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+
+from access.actor import Actor
+from access.policy import AccessPolicy
+from accounts.users import add_user
+from archive.service import Archive
+from bench.common import (
+    KIB,
+    MIB,
+    BenchResult,
+    Comparison,
+    mb_per_s,
+    median_index,
+    timed,
+)
+from bench.env import STRONGROOM, Env
+from bench.large import write_random_file
+from config.home import ExternalStorage, init_home
+from operations.context import Context, local_actor
+from operations.records import file_new, open_version
+
+USER = "bench-api"
+ROLE = "staff"
+BUCKET = "bench-api"
+SMALL = 50 * KIB
+BLOCK = MIB  # upload chunks sent by httpx, and the block size of the large source file
+ROUNDS = 3
+WARMUP = 5
+YEAR = 2026
+RECORD_TYPE = "other"  # staff may file and read it
+TARGET = 0.7
+LOCAL_FILE = "in-process operations.records.file_new"
+LOCAL_READ = "in-process operations.records.open_version"
+STARTUP_SECONDS = 90
+OnChunk = Callable[[bytes], object]
+
+
+@dataclass(frozen=True)
+class Sides:
+    """The two ways to file and read: in-process as the user, and over HTTP with the user's token."""
+
+    ctx: Context
+    http: httpx.Client
+
+    def file_local(self, source: BinaryIO) -> str:
+        filed = file_new(self.ctx, source, record_type=RECORD_TYPE, year=YEAR, title=None, filename=None)
+        return filed.name
+
+    def file_api(self, source: BinaryIO) -> str:
+        response = self.http.post("/records", params={"type": RECORD_TYPE, "year": YEAR}, content=_blocks(source),
+                                  headers={"Content-Type": "application/octet-stream"})
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /records: {response.status_code} {response.text}")
+        return str(response.json()["name"])
+
+    def read_local(self, name: str, on_chunk: OnChunk | None = None) -> int:
+        _, chunks = open_version(self.ctx, name)
+        return _consume(chunks, on_chunk)
+
+    def read_api(self, name: str, on_chunk: OnChunk | None = None) -> int:
+        with self.http.stream("GET", f"/records/{name}/content") as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"GET /records/{name}/content: {response.status_code} {response.read()!r}")
+            return _consume(response.iter_bytes(), on_chunk)
+
+
+def _blocks(source: BinaryIO) -> Iterator[bytes]:
+    while block := source.read(BLOCK):
+        yield block
+
+
+def _consume(chunks: Iterator[bytes], on_chunk: OnChunk | None) -> int:
+    """Read a download to the end; return its length."""
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if on_chunk is not None:
+            on_chunk(chunk)
+    return size
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _api_home(env: Env) -> Path:
+    """A home whose storage is the benchmark's SeaweedFS, with a bucket of its own."""
+    settings = env.archive.settings
+    credentials = settings.credentials()
+    home = env.files / "api-home"
+    init_home(home, ExternalStorage(endpoint=settings.storage.endpoint, bucket=BUCKET, region="",
+                                    access_key=credentials.access_key, secret_key=credentials.secret_key))
+    return home
+
+
+@contextmanager
+def _service(home: Path, output: Path) -> Iterator[str]:
+    """Run ``strongroom serve`` on a free loopback port until the block ends; yield its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(output, "wb") as out:
+        process = subprocess.Popen([STRONGROOM, "--home", str(home), "serve", "--port", str(port)],
+                                   stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"strongroom serve did not start: {output.read_text(errors='replace')}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _login(url: str, password: str) -> str:
+    response = httpx.post(f"{url}/auth/login", json={"name": USER, "password": password}, timeout=30)
+    if response.status_code != 200:
+        raise RuntimeError(f"login as {USER}: {response.status_code} {response.text}")
+    return str(response.json()["token"])
+
+
+def _rounds(local: Callable[[int], object], api: Callable[[int], object]) -> tuple[list[float], list[float]]:
+    """Seconds per round for each side; the side that goes first alternates. Each action gets the round number."""
+    local_s: list[float] = []
+    api_s: list[float] = []
+    for round_ in range(ROUNDS):
+        sides = [(local_s, local), (api_s, api)]
+        for seconds, action in sides if round_ % 2 == 0 else reversed(sides):
+            seconds.append(timed(partial(action, round_))[0])
+    return local_s, api_s
+
+
+def _comparison(name: str, unit: str, rates: tuple[list[float], list[float]], local_label: str
+                ) -> tuple[Comparison, dict[str, object]]:
+    """The round with the median ratio API / local as a figure; every round in the details."""
+    local_rates, api_rates = rates
+    mid = median_index([a / b for a, b in zip(api_rates, local_rates, strict=True)])
+    details = {"api": api_rates, "local": local_rates, "median_round": mid}
+    return Comparison(name, unit, api_rates[mid], local_rates[mid], local_label, TARGET), {name: details}
+
+
+def _rates(seconds: tuple[list[float], list[float]], rate: Callable[[float], float]
+           ) -> tuple[list[float], list[float]]:
+    local_s, api_s = seconds
+    return [rate(s) for s in local_s], [rate(s) for s in api_s]
+
+
+def _small(sides: Sides, count: int) -> tuple[list[Comparison], dict[str, object]]:
+    docs = [[os.urandom(SMALL) for _ in range(count)] for _ in range(ROUNDS)]
+    filed: list[list[str]] = [[] for _ in range(ROUNDS)]  # by the local side; both sides read these
+
+    def file_local(round_: int) -> None:
+        filed[round_] = [sides.file_local(io.BytesIO(doc)) for doc in docs[round_]]
+
+    def file_api(round_: int) -> None:
+        for doc in docs[round_]:
+            sides.file_api(io.BytesIO(doc))
+
+    def read(reader: Callable[[str], int]) -> Callable[[int], None]:
+        def read_all(round_: int) -> None:
+            for name in filed[round_]:
+                if reader(name) != SMALL:
+                    raise RuntimeError(f"{name}: short read")
+        return read_all
+
+    put, put_details = _comparison(f"file {SMALL // KIB} KiB documents", "docs/s",
+                                   _rates(_rounds(file_local, file_api), lambda s: count / s), LOCAL_FILE)
+    get, get_details = _comparison(f"read {SMALL // KIB} KiB documents", "docs/s",
+                                   _rates(_rounds(read(sides.read_local), read(sides.read_api)), lambda s: count / s),
+                                   LOCAL_READ)
+    return [put, get], {**put_details, **get_details}
+
+
+def _large(sides: Sides, source: Path, size: int) -> tuple[list[Comparison], dict[str, object]]:
+    original = write_random_file(source, size)
+    filed = [""] * ROUNDS  # by the local side; both sides read these
+
+    def file_local(round_: int) -> None:
+        with open(source, "rb") as data:
+            filed[round_] = sides.file_local(data)
+
+    def file_api(_round: int) -> None:
+        with open(source, "rb") as data:
+            sides.file_api(data)
+
+    def read(reader: Callable[[str], int]) -> Callable[[int], None]:
+        def read_one(round_: int) -> None:
+            if reader(filed[round_]) != size:
+                raise RuntimeError(f"{filed[round_]}: short read")
+        return read_one
+
+    label = f"{size // MIB} MiB"
+    per_s = partial(mb_per_s, size)
+    put, put_details = _comparison(f"file {label}", "MB/s", _rates(_rounds(file_local, file_api), per_s), LOCAL_FILE)
+    get, get_details = _comparison(f"read {label}", "MB/s",
+                                   _rates(_rounds(read(sides.read_local), read(sides.read_api)), per_s), LOCAL_READ)
+    for reader in (sides.read_local, sides.read_api):  # untimed: the bytes that come back are the bytes filed
+        digest = hashlib.sha256()
+        reader(filed[-1], digest.update)
+        if digest.hexdigest() != original:
+            raise RuntimeError(f"{filed[-1]} read back differs from what was filed")
+    source.unlink()
+    return [put, get], {**put_details, **get_details, "sha256": original}
+
+
+def run(env: Env, quick: bool) -> BenchResult:
+    count = 30 if quick else 200
+    large = 32 * MIB if quick else 256 * MIB
+    home = _api_home(env)
+    password = secrets.token_urlsafe(24)
+    archive = Archive.open(home)
+    try:
+        add_user(archive, USER, ROLE, password, actor=Actor("bench", None, "bench"))
+        archive.ready_to_write()  # create the bucket before anything is timed
+        ctx = Context(archive, AccessPolicy.load(archive.settings), local_actor(archive, USER))
+        with _service(home, env.files / "api-serve.out") as url:
+            headers = {"Authorization": f"Bearer {_login(url, password)}"}
+            with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
+                sides = Sides(ctx, http)
+                for _ in range(WARMUP):
+                    sides.read_api(sides.file_api(io.BytesIO(os.urandom(SMALL))))
+                    sides.read_local(sides.file_local(io.BytesIO(os.urandom(SMALL))))
+                small_figures, small_details = _small(sides, count)
+                large_figures, large_details = _large(sides, env.files / "api-large.bin", large)
+    finally:
+        archive.close()
+    return BenchResult(
+        name="api",
+        params={"docs": count, "doc_size": f"{SMALL // KIB} KiB", "large": f"{large // MIB} MiB", "rounds": ROUNDS,
+                "user_role": ROLE},
+        figures=[*small_figures, *large_figures],
+        details={**small_details, **large_details},
+    )
