@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Ctx
 from api.errors import ERROR_RESPONSES
-from api.streams import RequestBodyReader, primed
+from api.streams import SMALL_BODY, primed, request_source
+from archive.reading import VersionRef
 from operations import records
+from operations.context import Context
 
 router = APIRouter(prefix="/records", tags=["records"], responses=ERROR_RESPONSES)
 
@@ -46,7 +49,7 @@ async def file_record(
     year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> dict[str, Any]:
-    source = RequestBodyReader(request.stream())
+    source = await request_source(request)
     filed = await run_in_threadpool(
         records.file_new, ctx, source, record_type=type, year=year or datetime.now().year, title=title,
         filename=filename,
@@ -62,7 +65,7 @@ async def file_version(
     comment: Annotated[str | None, Query(max_length=2000)] = None,
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> dict[str, Any]:
-    source = RequestBodyReader(request.stream())
+    source = await request_source(request)
     filed = await run_in_threadpool(records.file_new_version, ctx, name, source, filename=filename, comment=comment)
     return filed.__dict__
 
@@ -81,9 +84,8 @@ async def show(ctx: Ctx, name: Annotated[str, NAME]) -> dict[str, Any]:
 )
 async def content(
     ctx: Ctx, name: Annotated[str, NAME], version: Annotated[int | None, Query(ge=1, le=10**9)] = None
-) -> StreamingResponse:
-    ref, chunks = await run_in_threadpool(records.open_version, ctx, name, version)
-    body = await run_in_threadpool(primed, chunks)
+) -> Response:
+    ref, body = await run_in_threadpool(_open, ctx, name, version)
     download = quote(ref.filename or ref.name)
     headers = {
         "Content-Length": str(ref.size),
@@ -94,4 +96,14 @@ async def content(
     }
     if ref.filename:
         headers["X-Strongroom-Filename"] = quote(ref.filename)
+    if isinstance(body, bytes):
+        return Response(body, media_type="application/octet-stream", headers=headers)
     return StreamingResponse(body, media_type="application/octet-stream", headers=headers)
+
+
+def _open(ctx: Context, name: str, version: int | None) -> tuple[VersionRef, bytes | Iterator[bytes]]:
+    """Authorise, record and start the read in one worker-thread hop; a small version is read whole."""
+    ref, chunks = records.open_version(ctx, name, version)
+    if ref.size <= SMALL_BODY:
+        return ref, b"".join(chunks)
+    return ref, primed(chunks)

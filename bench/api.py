@@ -48,6 +48,7 @@ from bench.common import (
 )
 from bench.env import STRONGROOM, Env
 from bench.large import write_random_file
+from client.remote import upload_body
 from config.home import ExternalStorage, init_home
 from operations.context import Context, local_actor
 from operations.records import file_new, open_version
@@ -80,7 +81,7 @@ class Sides:
         return filed.name
 
     def file_api(self, source: BinaryIO) -> str:
-        response = self.http.post("/records", params={"type": RECORD_TYPE, "year": YEAR}, content=_blocks(source),
+        response = self.http.post("/records", params={"type": RECORD_TYPE, "year": YEAR}, content=upload_body(source),
                                   headers={"Content-Type": "application/octet-stream"})
         if response.status_code != 201:
             raise RuntimeError(f"POST /records: {response.status_code} {response.text}")
@@ -95,11 +96,6 @@ class Sides:
             if response.status_code != 200:
                 raise RuntimeError(f"GET /records/{name}/content: {response.status_code} {response.read()!r}")
             return _consume(response.iter_bytes(), on_chunk)
-
-
-def _blocks(source: BinaryIO) -> Iterator[bytes]:
-    while block := source.read(BLOCK):
-        yield block
 
 
 def _consume(chunks: Iterator[bytes], on_chunk: OnChunk | None) -> int:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
 import ssl
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -47,6 +50,25 @@ class Download:
     @property
     def label(self) -> str:
         return f"{self.name} v{self.version}"
+
+
+def _remaining(source: BinaryIO) -> int | None:
+    """Bytes left in a regular file or an in-memory buffer; None for a pipe or anything unknown."""
+    if isinstance(source, io.BytesIO):
+        return len(source.getbuffer()) - source.tell()
+    try:
+        info = os.fstat(source.fileno())
+        return info.st_size - source.tell() if stat.S_ISREG(info.st_mode) else None
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+
+
+def upload_body(source: BinaryIO) -> bytes | Iterator[bytes]:
+    """A small file or buffer is sent whole, with its length; anything else streams in blocks."""
+    remaining = _remaining(source)
+    if remaining is not None and remaining <= UPLOAD_BLOCK:
+        return source.read()
+    return _blocks(source)
 
 
 def _blocks(source: BinaryIO) -> Iterator[bytes]:
@@ -103,13 +125,13 @@ class RemoteArchive:
         self, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None
     ) -> Filed:
         params = {"type": record_type, "year": year, "title": title, "filename": filename}
-        data = self._call("POST", "/records", params=_present(params), content=_blocks(source),
+        data = self._call("POST", "/records", params=_present(params), content=upload_body(source),
                           headers={"Content-Type": "application/octet-stream"})
         return Filed(**data)
 
     def file_new_version(self, name: str, source: BinaryIO, *, filename: str | None, comment: str | None) -> Filed:
         data = self._call("POST", f"/records/{quote(name)}/versions", params=_present(
-            {"filename": filename, "comment": comment}), content=_blocks(source),
+            {"filename": filename, "comment": comment}), content=upload_body(source),
             headers={"Content-Type": "application/octet-stream"})
         return Filed(**data)
 
