@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 import click
 
 from archive.errors import StrongroomError, UsageError
-from commands import access, audit, service
+from commands import access, audit, paperwork, service
 from commands.common import (
     State,
     actor_option,
@@ -572,7 +572,7 @@ def keys_retire(state: State, as_json: bool) -> None:
 
 
 for _command in (service.serve, service.login, service.logout, service.passwd, service.whoami, service.user,
-                 access.access, audit.audit):
+                 access.access, audit.audit, paperwork.template, paperwork.meeting, paperwork.compliance):
     main.add_command(_command)
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -181,3 +182,63 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class MeetingState:
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Meeting(Base):
+    """A one-off meeting, or the cancellation of one (one-off or recurring: ``paperwork.meetings``)."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("name", "starts_at", name="uq_meetings_name_starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)
+    place: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(128), nullable=False)
+
+
+class PaperworkLink(Base):
+    """Which meeting a ``minutes`` record is the minutes of, or which month a ``report`` record reports on."""
+
+    __tablename__ = "paperwork_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_name: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    meeting_name: Mapped[str | None] = mapped_column(String(64))
+    meeting_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    month: Mapped[str | None] = mapped_column(String(7), index=True)
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    linked_by: Mapped[str] = mapped_column(String(128), nullable=False)
+
+
+class ActionItem(Base):
+    """A decision with an owner and a due date, from filed minutes (or a report); open until marked done."""
+
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_name: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    meeting_name: Mapped[str | None] = mapped_column(String(64))
+    meeting_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    item: Mapped[str] = mapped_column(Text, nullable=False)
+    owner: Mapped[str] = mapped_column(String(128), nullable=False)
+    due: Mapped[date] = mapped_column(Date, nullable=False)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_by: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class RegisterStart(Base):
+    """When the meeting register was created: recurring meetings and reports count from then by default."""
+
+    __tablename__ = "paperwork_register"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

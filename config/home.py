@@ -36,6 +36,7 @@ class InitReport:
     home: Path
     created: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,30 @@ def init_home(home: Path, external: ExternalStorage | None = None) -> InitReport
     else:
         Keyring.create(settings.keyring_path)
         report.created.append("secrets/keyring.json")
+    _default_backup_target(settings, report)
     from archive.service import Archive
 
     Archive(settings).close()
     return report
+
+
+def _default_backup_target(settings: Settings, report: InitReport) -> None:
+    """A ``local`` backup target in the home, so ``backup run`` works at once (with a warning)."""
+    from backup.target_config import (
+        TARGETS_FILE,
+        ensure_default_target,
+        load_targets,
+        same_disk_warning,
+    )
+
+    if not ensure_default_target(settings.home):
+        report.kept.append(TARGETS_FILE)
+        return
+    report.created.append(TARGETS_FILE)
+    for target in load_targets(settings).values():
+        warning = same_disk_warning(settings, target)
+        if warning:
+            report.warnings.append(warning)
 
 
 def _header() -> str:

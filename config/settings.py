@@ -26,6 +26,7 @@ CONFIG_FILE = "strongroom.toml"
 DEFAULT_TYPES = ["contract", "minutes", "report", "letter", "other"]
 ENV_PREFIX = "STRONGROOM_"
 BUCKET_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
+TARGET_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,31}\Z")
 
 
 @dataclass
@@ -102,6 +103,43 @@ class AuditSettings:
     checkpoint_retention_days: int = 3650
 
 
+DEFAULT_MEETINGS = ["weekly = weekly fri 15:00", "strategy = quarterly 1 fri 10:00"]
+
+
+@dataclass
+class PaperworkSettings:
+    """Meeting register, minutes and monthly reports.
+
+    ``meetings`` are recurring meetings, ``NAME = weekly DAY HH:MM`` or ``NAME = monthly|quarterly
+    NTH DAY HH:MM`` (NTH 1-4 or ``last``), in ``time_zone``. Minutes are due ``minutes_deadline_hours``
+    after a meeting starts; a month's report by the end of day ``report_due_day`` of the next month.
+    ``track_from`` (YYYY-MM-DD) is when recurring meetings and reports start to count; empty means
+    the day the meeting register was created.
+    """
+
+    time_zone: str = "Asia/Shanghai"
+    meetings: list[str] = field(default_factory=lambda: list(DEFAULT_MEETINGS))
+    minutes_deadline_hours: int = 24
+    action_due_days: int = 7
+    report_due_day: int = 5
+    satisfaction_target: int = 90
+    complaint_reduction_target: int = 20
+    track_from: str = ""
+
+
+@dataclass
+class BackupSettings:
+    """Backups: how often ``backup run --if-due`` runs, the target it uses by default, copy threads.
+
+    Targets themselves (name → S3 URL or directory) live in ``HOME/backup-targets.toml``,
+    managed by ``strongroom backup target add``; see :mod:`backup.target_config`.
+    """
+
+    interval_days: int = 7
+    default_target: str = "local"
+    threads: int = 4
+
+
 @dataclass(frozen=True)
 class S3Credentials:
     access_key: str
@@ -123,6 +161,8 @@ class Settings:
     service: ServiceSettings = field(default_factory=ServiceSettings)
     access: AccessSettings = field(default_factory=AccessSettings)
     audit: AuditSettings = field(default_factory=AuditSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    paperwork: PaperworkSettings = field(default_factory=PaperworkSettings)
 
     @property
     def config_path(self) -> Path:
@@ -200,7 +240,7 @@ class Settings:
         return {name: _section_dict(getattr(self, name)) for name in SECTIONS}
 
 
-SECTIONS = ("storage", "embedded", "records", "catalog", "service", "access", "audit")
+SECTIONS = ("storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup")
 
 
 def _section_dict(section: object) -> dict[str, object]:
@@ -328,6 +368,39 @@ def _validate(settings: Settings) -> None:
         raise ConfigError("access.default_grant_days must be between 1 and access.max_grant_days")
     if settings.audit.checkpoint_every < 1 or settings.audit.checkpoint_retention_days < 1:
         raise ConfigError("audit.checkpoint_every and audit.checkpoint_retention_days must be at least 1")
+    if settings.backup.interval_days < 1:
+        raise ConfigError("backup.interval_days must be at least 1")
+    if not 1 <= settings.backup.threads <= 32:
+        raise ConfigError("backup.threads must be between 1 and 32")
+    if settings.backup.default_target and not TARGET_NAME_PATTERN.match(settings.backup.default_target):
+        raise ConfigError(f"backup.default_target {settings.backup.default_target!r} is not a valid target name")
+    _validate_paperwork(settings.paperwork)
+
+
+PAPERWORK_RANGES = {
+    "minutes_deadline_hours": (1, 24 * 30),
+    "action_due_days": (1, 366),
+    "report_due_day": (1, 28),
+    "satisfaction_target": (1, 100),
+    "complaint_reduction_target": (0, 100),
+}
+
+
+def _validate_paperwork(paperwork: PaperworkSettings) -> None:
+    from paperwork.schedule import ScheduleError, parse_day, parse_recurrence, zone
+
+    for name, (low, high) in PAPERWORK_RANGES.items():
+        if not low <= getattr(paperwork, name) <= high:
+            raise ConfigError(f"paperwork.{name} must be between {low} and {high}")
+    try:
+        zone(paperwork.time_zone)
+        names = [parse_recurrence(spec).name for spec in paperwork.meetings]
+        if paperwork.track_from:
+            parse_day(paperwork.track_from)
+    except ScheduleError as exc:
+        raise ConfigError(f"paperwork: {exc}") from None
+    if len(set(names)) != len(names):
+        raise ConfigError("paperwork.meetings: two recurring meetings have the same name")
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
