@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 import click
 
 from archive.errors import StrongroomError, UsageError
-from commands import access, audit, paperwork, service
+from commands import access, audit, backup, paperwork, service
 from commands.common import (
     State,
     actor_option,
@@ -157,6 +157,8 @@ def init(
         click.echo(f"  created {item}")
     for item in report.kept:
         click.echo(f"  kept    {item}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @main.group()
@@ -572,8 +574,11 @@ def keys_retire(state: State, as_json: bool) -> None:
 
 
 for _command in (service.serve, service.login, service.logout, service.passwd, service.whoami, service.user,
-                 access.access, audit.audit, paperwork.template, paperwork.meeting, paperwork.compliance):
+                 access.access, audit.audit, backup.backup, paperwork.template, paperwork.meeting,
+                 paperwork.compliance):
     main.add_command(_command)
+keys.add_command(backup.keys_export)
+keys.add_command(backup.keys_import)
 
 if __name__ == "__main__":
     main()

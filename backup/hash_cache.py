@@ -24,9 +24,12 @@ FILE_NAME = "backup-hashes.jsonl"
 
 @dataclass(frozen=True)
 class Known:
+    """A stored object version's blob; ``nonce`` (record objects) guards against a reused version id."""
+
     blob: str
     size: int
     retain_until: str | None = None
+    nonce: str | None = None
 
 
 class HashCache:
@@ -45,7 +48,7 @@ class HashCache:
             try:
                 item = json.loads(line)
                 self._known[(item["key"], item["version_id"])] = Known(
-                    str(item["blob"]), int(item["size"]), item.get("retain_until")
+                    str(item["blob"]), int(item["size"]), item.get("retain_until"), item.get("nonce")
                 )
             except (ValueError, KeyError, TypeError):
                 continue  # a line cut short by a crash
@@ -80,6 +83,7 @@ class HashCache:
 
 def _line(key: str, version_id: str, known: Known) -> str:
     data: dict[str, object] = {"key": key, "version_id": version_id, "blob": known.blob, "size": known.size}
-    if known.retain_until is not None:
-        data["retain_until"] = known.retain_until
+    for name in ("retain_until", "nonce"):
+        if getattr(known, name) is not None:
+            data[name] = getattr(known, name)
     return json.dumps(data, separators=(",", ":")) + "\n"

@@ -18,7 +18,7 @@ import os
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -214,8 +214,14 @@ def _copy_objects(
                 on_progress(entry.key)
 
     with ThreadPoolExecutor(max_workers=archive.settings.backup.threads) as pool:
-        for _ in pool.map(restore_key, by_key.values()):
-            pass
+        futures = [pool.submit(restore_key, entries) for entries in by_key.values()]
+        try:
+            for future in as_completed(futures):
+                future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _put(archive: Archive, target: Target, entry: Entry, lock_available: bool) -> tuple[str, bool]:

@@ -118,11 +118,12 @@ class _Copier:
 
     def copy(self, item: _Item) -> Entry | None:
         known = self.cache.get(item.key, item.version_id)
-        if known is not None and known.size == item.size and self.existing.get(known.blob) == known.size:
+        nonce = item.ref.nonce if item.ref else None
+        if known and known.size == item.size and known.nonce == nonce and self.existing.get(known.blob) == known.size:
             self._count(reused=1)
             return _entry(item, known)
         try:
-            known = self._copy_checkpoint(item) if item.ref is None else self._copy_record(item)
+            known = self._copy_record(item, item.ref) if item.ref else self._copy_checkpoint(item)
         except MissingObject:
             return None
         self.cache.add(item.key, item.version_id, known)
@@ -133,12 +134,12 @@ class _Copier:
         until = stored.retain_until.isoformat() if stored.lock_mode and stored.retain_until else None
         return Known(self._store_bytes(stored.data), len(stored.data), until)
 
-    def _copy_record(self, item: _Item) -> Known:
+    def _copy_record(self, item: _Item, ref: StoredRef) -> Known:
         blocks = self.archive.store.stream_range(item.key, item.version_id, 0, item.size, READ_BLOCK)
         if item.size <= MEMORY_LIMIT:
             data = b"".join(blocks)
             self._check_size(item, len(data))
-            return Known(self._store_bytes(data), len(data))
+            return Known(self._store_bytes(data), len(data), nonce=ref.nonce)
         digest = hashlib.sha256()
         with tempfile.NamedTemporaryFile(dir=self.spool_dir, prefix="spool-") as spool:
             size = 0
@@ -153,7 +154,7 @@ class _Copier:
             if self.existing.get(blob) != size:
                 self.target.put_file(blob_key(blob), Path(spool.name))
                 self._stored(blob, size)
-        return Known(blob, size)
+        return Known(blob, size, nonce=ref.nonce)
 
     def _store_bytes(self, data: bytes) -> str:
         blob = hashlib.sha256(data).hexdigest()
@@ -178,6 +179,10 @@ class _Copier:
         with self._lock:
             for name, amount in amounts.items():
                 setattr(self.report, name, getattr(self.report, name) + amount)
+
+
+def _known(entry: Entry) -> Known:
+    return Known(entry.blob, entry.size, entry.retain_until, entry.nonce)
 
 
 def _entry(item: _Item, known: Known) -> Entry:
@@ -209,7 +214,7 @@ def run_backup(
     cache = HashCache(settings.run_dir)
     newest = newest_manifest(target, keys)
     if newest is not None:
-        cache.learn((e.key, e.version_id, Known(e.blob, e.size, e.retain_until)) for e in newest.entries)
+        cache.learn((e.key, e.version_id, _known(e)) for e in newest.entries)
     copier = _Copier(archive, target, cache, blob_sizes(target), report, work)
     catalog_file = work / f"catalog-{snapshot_id}.sqlite3"
     try:
@@ -232,7 +237,7 @@ def run_backup(
     target.sync()
     target.put_bytes(snapshot_key(snapshot_id), encode(manifest, archive.keyring.primary))
     target.sync()
-    cache.replace((e.key, e.version_id, Known(e.blob, e.size, e.retain_until)) for e in entries)
+    cache.replace((e.key, e.version_id, _known(e)) for e in entries)
     report.objects = len(entries)
     report.stored_bytes = manifest.stored_bytes
     report.records, report.versions, report.checkpoints = (
@@ -261,6 +266,7 @@ def _copy_consistent(
         items += [_Item(c.key, c.version_id, c.size, None) for c in checkpoints]
         if attempt == 0 and on_start is not None:
             on_start(len(items))
+        copier.report.reused = 0  # counted for the pass that completes the snapshot
         results = copier.copy_all(items, on_progress)
         vanished = [item for item, entry in results if entry is None and item.ref is not None]
         if not vanished:

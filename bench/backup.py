@@ -27,7 +27,17 @@ from backup.hash_cache import FILE_NAME as HASH_CACHE
 from backup.lock import backup_lock
 from backup.snapshot import RunReport, run_backup
 from backup.targets import S3Location, S3Target
-from bench.common import GIB, KIB, MIB, BenchResult, Comparison, Limit, mb_per_s, median_index, timed
+from bench.common import (
+    GIB,
+    KIB,
+    MIB,
+    BenchResult,
+    Comparison,
+    Limit,
+    mb_per_s,
+    median_index,
+    timed,
+)
 from bench.env import Env
 from catalog.schema import Record, Version, VersionState
 

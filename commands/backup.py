@@ -11,8 +11,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,6 +26,12 @@ from commands.common import (
     print_json,
     progress,
 )
+
+if TYPE_CHECKING:
+    from archive.service import Archive
+    from backup.target_config import ConfiguredTarget
+    from backup.targets import Target
+    from config.settings import Settings
 
 PASSPHRASE_ENV = "STRONGROOM_KEYS_PASSPHRASE"
 
@@ -44,14 +51,14 @@ def _size(amount: float) -> str:
     return f"{amount:.0f} B" if unit == "B" else f"{amount:.1f} {unit}"
 
 
-def _audit(archive: Any, action: str, outcome: str = "ok", **fields: Any) -> None:
+def _audit(archive: Archive, action: str, outcome: str = "ok", **fields: Any) -> None:
     from audit.trail import record
 
     record(archive, operator_actor(), action, outcome=outcome, **fields)
 
 
 @contextmanager
-def _audited_failure(archive: Any, action: str, detail: dict[str, object]) -> Iterator[None]:
+def _audited_failure(archive: Archive, action: str, detail: dict[str, object]) -> Iterator[None]:
     """Record a failed operation in the audit trail (best effort), then let the error through."""
     try:
         yield
@@ -63,7 +70,7 @@ def _audited_failure(archive: Any, action: str, detail: dict[str, object]) -> It
         raise
 
 
-def _open(settings: Any, target_name: str | None) -> tuple[Any, Any]:
+def _open(settings: Settings, target_name: str | None) -> tuple[ConfiguredTarget, Target]:
     from backup.target_config import choose_target, open_target
 
     configured = choose_target(settings, target_name)
@@ -110,9 +117,9 @@ def run(state: State, target_name: str | None, if_due: bool, as_json: bool) -> N
         if if_due:
             newest = newest_manifest(target, keys_of(archive.keyring))
             last = snapshot_time(newest.snapshot) if newest else None
-            if not is_due(last, utcnow(), settings.backup.interval_days):
-                due = next_due(last, settings.backup.interval_days)
-                _not_due(configured.name, newest.snapshot if newest else None, due, as_json)
+            due = next_due(last, settings.backup.interval_days)
+            if newest is not None and due is not None and not is_due(last, utcnow(), settings.backup.interval_days):
+                _not_due(configured.name, newest.snapshot, due, as_json)
                 return
         with progress("backing up", not as_json) as (start, step):
             report = run_backup(archive, configured.name, target, on_start=start, on_progress=step)
@@ -125,14 +132,14 @@ def run(state: State, target_name: str | None, if_due: bool, as_json: bool) -> N
         return
     click.echo(
         f"backup: snapshot {report.snapshot} complete in target '{report.target}': {report.objects} object(s), "
-        f"{_size(report.stored_bytes)}; copied {report.copied} ({_size(report.copied_bytes)}), "
-        f"already there {report.objects - report.copied}; {report.seconds:.1f} s"
+        f"{_size(report.stored_bytes)}; {report.copied} new and the catalog copied ({_size(report.copied_bytes)}), "
+        f"{report.objects - report.copied} already there; {report.seconds:.1f} s"
     )
 
 
-def _not_due(target: str, newest: str | None, due: Any, as_json: bool) -> None:
+def _not_due(target: str, newest: str, due: datetime, as_json: bool) -> None:
     if as_json:
-        print_json({"due": False, "target": target, "newest": newest, "next_due": due.isoformat() if due else None})
+        print_json({"due": False, "target": target, "newest": newest, "next_due": due.isoformat()})
     else:
         click.echo(f"backup: not due (newest snapshot {newest} in target '{target}'; "
                    f"next due {due:%Y-%m-%d %H:%M} UTC)")

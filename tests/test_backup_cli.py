@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import stat
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,27 +23,12 @@ from backup.layout import blob_key
 from backup.repository import load_manifest, snapshot_ids
 from backup.sealing import keys_of
 from backup.target_config import TARGETS_FILE, choose_target, open_target
-from commands.backup import backup, keys_export, keys_import
 from config.home import init_home
 from config.settings import Settings, load_settings
 from tests.conftest import cli, make_home
 from tests.helpers import put_bytes, replace_stored_bytes
 
 PASSPHRASE = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def registered() -> Iterator[None]:
-    """Attach the commands as the lead registers them in cli.py."""
-    import cli as cli_module
-
-    cli_module.main.add_command(backup)
-    cli_module.keys.add_command(keys_export)
-    cli_module.keys.add_command(keys_import)
-    yield
-    cli_module.main.commands.pop("backup", None)
-    cli_module.keys.commands.pop("export", None)
-    cli_module.keys.commands.pop("import", None)
 
 
 def run_ok(home: Path, *args: str, input: bytes | None = None) -> Result:

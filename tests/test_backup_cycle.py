@@ -410,3 +410,18 @@ def test_prune_refuses_a_target_with_snapshots_it_cannot_open(
     target.put_bytes(snapshot_key("29990101T000000Z-00000000"), target.read(snapshot_key(report.snapshot)))
     with pytest.raises(Conflict, match="do not open"):
         prune(target, keys_of(archive.keyring), 1, 1)
+
+
+def test_a_known_version_id_with_another_nonce_is_read_again(
+    archive: Archive, offsite: tuple[ConfiguredTarget, Target]
+) -> None:
+    """A version id seen before but holding another object (a reused id) is not trusted: it is read and hashed."""
+    import json
+
+    put_bytes(archive, b"first record")
+    backup_now(archive, offsite)
+    cache = archive.settings.run_dir / HASH_CACHE
+    lines = [json.loads(line) for line in cache.read_text().splitlines()]
+    cache.write_text("".join(json.dumps({**line, "nonce": "0" * 32}) + "\n" for line in lines) + '{"key": "cut sh')
+    report = backup_now(archive, offsite)
+    assert report.reused == 0 and report.read_bytes > 0 and report.copied == 0

@@ -14,15 +14,9 @@ from click.testing import Result
 
 from archive.service import Archive
 from audit.log import query as search
-from cli import main
-from commands.paperwork import compliance, meeting, template
 from paperwork.compliance import LATE, ON_TIME, OVERDUE
 from paperwork.schedule import Month, report_deadline
 from tests.conftest import cli
-
-for _group in (template, meeting, compliance):  # until cli.py registers them
-    if _group.name not in main.commands:
-        main.add_command(_group)
 
 TZ = ZoneInfo("Asia/Shanghai")
 
