@@ -6,9 +6,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
-from api.auth import Ctx
+from api.auth import Call
 from api.errors import ERROR_RESPONSES
 from operations import access
 
@@ -31,38 +30,38 @@ class DenyForm(BaseModel):
 
 
 @router.post("/requests", status_code=201, summary="Ask the director for access to a record")
-async def request_access(ctx: Ctx, form: RequestForm) -> dict[str, Any]:
-    made = await run_in_threadpool(access.request, ctx, form.record, form.reason, form.days)
+async def request_access(call: Call, form: RequestForm) -> dict[str, Any]:
+    made = await call.run(access.request, form.record, form.reason, form.days)
     return made.as_dict()
 
 
 @router.get("/requests", summary="Your requests (scope=mine) or those awaiting a decision (scope=pending)")
-async def list_requests(ctx: Ctx, scope: Literal["mine", "pending"] = "mine") -> list[dict[str, Any]]:
-    found = await run_in_threadpool(access.mine if scope == "mine" else access.pending, ctx)
+async def list_requests(call: Call, scope: Literal["mine", "pending"] = "mine") -> list[dict[str, Any]]:
+    found = await call.run(access.mine if scope == "mine" else access.pending)
     return [item.as_dict() for item in found]
 
 
 @router.post("/requests/{request_id}/approve", summary="Approve a request: grants read access for some days")
-async def approve(ctx: Ctx, request_id: Annotated[int, ID], form: ApproveForm) -> dict[str, Any]:
-    grant = await run_in_threadpool(access.approve, ctx, request_id, form.days)
+async def approve(call: Call, request_id: Annotated[int, ID], form: ApproveForm) -> dict[str, Any]:
+    grant = await call.run(access.approve, request_id, form.days)
     return grant.as_dict()
 
 
 @router.post("/requests/{request_id}/deny", summary="Deny a request, with a reason")
-async def deny(ctx: Ctx, request_id: Annotated[int, ID], form: DenyForm) -> dict[str, Any]:
-    denied = await run_in_threadpool(access.deny, ctx, request_id, form.reason)
+async def deny(call: Call, request_id: Annotated[int, ID], form: DenyForm) -> dict[str, Any]:
+    denied = await call.run(access.deny, request_id, form.reason)
     return denied.as_dict()
 
 
 @router.get("/grants", summary="Your grants, or everybody's (everyone=true, director)")
 async def list_grants(
-    ctx: Ctx, everyone: bool = False, inactive: Annotated[bool, Query(description="Include expired and revoked")] = False
+    call: Call, everyone: bool = False, inactive: Annotated[bool, Query(description="Include expired and revoked")] = False
 ) -> list[dict[str, Any]]:
-    found = await run_in_threadpool(access.list_grants, ctx, everyone=everyone, include_inactive=inactive)
+    found = await call.run(access.list_grants, everyone=everyone, include_inactive=inactive)
     return [grant.as_dict() for grant in found]
 
 
 @router.delete("/grants/{grant_id}", summary="Revoke a grant at once")
-async def revoke(ctx: Ctx, grant_id: Annotated[int, ID]) -> dict[str, Any]:
-    revoked = await run_in_threadpool(access.revoke, ctx, grant_id)
+async def revoke(call: Call, grant_id: Annotated[int, ID]) -> dict[str, Any]:
+    revoked = await call.run(access.revoke, grant_id)
     return revoked.as_dict()

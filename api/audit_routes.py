@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import AfterValidator
-from starlette.concurrency import run_in_threadpool
 
-from api.auth import Ctx
+from api.auth import Call
 from api.errors import ERROR_RESPONSES
 from audit.log import write_csv
 from operations import access
@@ -37,7 +36,7 @@ Moment = Annotated[datetime, AfterValidator(_in_utc)]
     responses={200: {"content": {"application/json": {}, "text/csv": {}}, "description": "The events"}},
 )
 async def events(
-    ctx: Ctx,
+    call: Call,
     record: Annotated[str | None, Query(max_length=64)] = None,
     user: Annotated[str | None, Query(max_length=128)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
@@ -46,8 +45,8 @@ async def events(
     limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     format: Literal["json", "csv"] = "json",
 ) -> list[dict[str, Any]] | Response:
-    found = await run_in_threadpool(
-        access.audit_log, ctx, record=record, user=user, action=action, since=since, until=until, limit=limit
+    found = await call.run(
+        access.audit_log, record=record, user=user, action=action, since=since, until=until, limit=limit
     )
     if format == "csv":
         out = io.StringIO()
@@ -57,6 +56,6 @@ async def events(
 
 
 @router.get("/verify", summary="Walk the hash chain and compare it with the checkpoints in the bucket")
-async def verify(ctx: Ctx) -> dict[str, Any]:
-    report = await run_in_threadpool(access.audit_verify, ctx)
+async def verify(call: Call) -> dict[str, Any]:
+    report = await call.run(access.audit_verify)
     return report.as_dict()

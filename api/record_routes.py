@@ -9,9 +9,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
-from api.auth import Ctx
+from api.auth import Call
 from api.errors import ERROR_RESPONSES
 from api.streams import SMALL_BODY, primed, request_source
 from archive.reading import VersionRef
@@ -31,28 +30,27 @@ UPLOAD = {
 
 @router.get("", summary="List records (titles only where you may view the record)")
 async def list_records(
-    ctx: Ctx,
+    call: Call,
     type: Annotated[str | None, Query(max_length=32)] = None,
     year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
     all: bool = False,
 ) -> list[dict[str, Any]]:
-    views = await run_in_threadpool(records.listing, ctx, record_type=type, year=year, include_all=all)
+    views = await call.run(records.listing, record_type=type, year=year, include_all=all)
     return [view.as_dict() for view in views]
 
 
 @router.post("", status_code=201, openapi_extra=UPLOAD, summary="File a new record (request body: the document)")
 async def file_record(
     request: Request,
-    ctx: Ctx,
+    call: Call,
     type: Annotated[str, Query(max_length=32)],
     title: Annotated[str | None, Query(max_length=500)] = None,
     year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> dict[str, Any]:
     source = await request_source(request)
-    filed = await run_in_threadpool(
-        records.file_new, ctx, source, record_type=type, year=year or datetime.now().year, title=title,
-        filename=filename,
+    filed = await call.run(
+        records.file_new, source, record_type=type, year=year or datetime.now().year, title=title, filename=filename,
     )
     return filed.__dict__
 
@@ -60,19 +58,19 @@ async def file_record(
 @router.post("/{name}/versions", status_code=201, openapi_extra=UPLOAD, summary="File a new version of a record")
 async def file_version(
     request: Request,
-    ctx: Ctx,
+    call: Call,
     name: Annotated[str, NAME],
     comment: Annotated[str | None, Query(max_length=2000)] = None,
     filename: Annotated[str | None, Query(max_length=255)] = None,
 ) -> dict[str, Any]:
     source = await request_source(request)
-    filed = await run_in_threadpool(records.file_new_version, ctx, name, source, filename=filename, comment=comment)
+    filed = await call.run(records.file_new_version, name, source, filename=filename, comment=comment)
     return filed.__dict__
 
 
 @router.get("/{name}", summary="A record's metadata and version history")
-async def show(ctx: Ctx, name: Annotated[str, NAME]) -> dict[str, Any]:
-    view, history = await run_in_threadpool(records.show, ctx, name)
+async def show(call: Call, name: Annotated[str, NAME]) -> dict[str, Any]:
+    view, history = await call.run(records.show, name)
     return {"record": view.as_dict(), "versions": [v.__dict__ for v in history]}
 
 
@@ -83,9 +81,9 @@ async def show(ctx: Ctx, name: Annotated[str, NAME]) -> dict[str, Any]:
     summary="Download a version (default: current); X-Strongroom-SHA256 lets the client check it",
 )
 async def content(
-    ctx: Ctx, name: Annotated[str, NAME], version: Annotated[int | None, Query(ge=1, le=10**9)] = None
+    call: Call, name: Annotated[str, NAME], version: Annotated[int | None, Query(ge=1, le=10**9)] = None
 ) -> Response:
-    ref, body = await run_in_threadpool(_open, ctx, name, version)
+    ref, body = await call.run(_open, name, version)
     download = quote(ref.filename or ref.name)
     headers = {
         "Content-Length": str(ref.size),
