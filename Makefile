@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export STRONGROOM_HOME ?= $(HOME)/.strongroom
+# The browser tests drive Debian's Chromium (never a downloaded build); installed once when missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: run test bench venv clean
 
@@ -19,8 +22,12 @@ run: $(STAMP)
 	$(BIN)/strongroom init
 	$(BIN)/strongroom serve
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

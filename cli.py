@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 import click
 
 from archive.errors import StrongroomError, UsageError
-from commands import access, audit, backup, paperwork, service
+from commands import access, audit, backup, paperwork, search, service
 from commands.common import (
     State,
     actor_option,
@@ -575,8 +575,9 @@ def keys_retire(state: State, as_json: bool) -> None:
 
 for _command in (service.serve, service.login, service.logout, service.passwd, service.whoami, service.user,
                  access.access, audit.audit, backup.backup, paperwork.template, paperwork.meeting,
-                 paperwork.compliance):
+                 paperwork.compliance, search.search):
     main.add_command(_command)
+audit.audit.add_command(search.audit_sample)
 keys.add_command(backup.keys_export)
 keys.add_command(backup.keys_import)
 

@@ -14,9 +14,18 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from access.policy import AccessPolicy
-from api import access_routes, audit_routes, auth_routes, errors, record_routes
+from api import (
+    access_routes,
+    audit_routes,
+    auth_routes,
+    errors,
+    record_routes,
+    search_routes,
+)
 from archive.errors import StrongroomError
 from archive.service import Archive
+from search.queue import start_indexing
+from web.app import create_web_app
 
 log = logging.getLogger("strongroom.api")
 MAINTENANCE_SECONDS = 60
@@ -45,12 +54,14 @@ def create_app(archive: Archive, policy: AccessPolicy | None = None) -> FastAPI:
                 await asyncio.sleep(MAINTENANCE_SECONDS)
 
         task = asyncio.create_task(loop())
+        indexing = start_indexing(archive)  # the search index's one writer (see search/queue.py)
         try:
             yield
         finally:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
+            await run_in_threadpool(indexing.stop)
 
     app = FastAPI(
         title="Strongroom",
@@ -73,6 +84,7 @@ def create_app(archive: Archive, policy: AccessPolicy | None = None) -> FastAPI:
             body.update(status="degraded", storage="unavailable")
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
-    for module in (auth_routes, record_routes, access_routes, audit_routes):
+    for module in (auth_routes, record_routes, access_routes, audit_routes, search_routes):
         app.include_router(module.router)
+    app.mount("/web", create_web_app(archive, policy))  # the web interface; not part of the OpenAPI schema
     return app

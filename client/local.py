@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any, BinaryIO
 
 from access.grants import GrantView
@@ -14,6 +15,7 @@ from audit.trail import Event
 from audit.verify import AuditReport
 from operations import access, records
 from operations.context import Context
+from search.results import AuditSample, IndexStatus, SearchResults
 
 
 class LocalArchive:
@@ -68,3 +70,24 @@ class LocalArchive:
 
     def audit_verify(self) -> AuditReport:
         return access.audit_verify(self.ctx)
+
+    def search(
+        self, query: str, *, record_type: str | None = None, year: int | None = None, date_from: date | None = None,
+        date_to: date | None = None, limit: int = 20, all_versions: bool = False,
+    ) -> SearchResults:
+        from operations import (
+            search,  # Whoosh and the analyzer load only for the commands that search
+        )
+
+        return search.search(self.ctx, query, record_type=record_type, year=year, date_from=date_from,
+                             date_to=date_to, limit=limit, all_versions=all_versions)
+
+    def index_status(self, name: str) -> IndexStatus:
+        from operations import search
+
+        return search.index_status(self.ctx, name)
+
+    def audit_sample(self, record_type: str, quarter: str, n: int, seed: str | None) -> AuditSample:
+        from operations import search
+
+        return search.audit_sample(self.ctx, record_type, quarter, n, seed)

@@ -9,6 +9,7 @@ import ssl
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote
 
@@ -29,6 +30,7 @@ from archive.filing import Filed
 from archive.records import RecordView, VersionView
 from audit.trail import Event
 from audit.verify import AuditReport
+from search.results import AuditSample, IndexStatus, SearchResults
 from storage.s3 import LockProbe
 
 UPLOAD_BLOCK = 1024 * 1024
@@ -193,6 +195,23 @@ class RemoteArchive:
         data = self._call("GET", "/audit/verify")
         lock = data.get("lock")
         return AuditReport(**{**data, "lock": LockProbe(**lock) if lock else None})
+
+    def search(
+        self, query: str, *, record_type: str | None = None, year: int | None = None, date_from: date | None = None,
+        date_to: date | None = None, limit: int = 20, all_versions: bool = False,
+    ) -> SearchResults:
+        params = _present({
+            "q": query, "type": record_type, "year": year, "from": date_from.isoformat() if date_from else None,
+            "to": date_to.isoformat() if date_to else None, "limit": limit, "all_versions": all_versions or None,
+        })
+        return SearchResults.from_dict(self._call("GET", "/search", params=params))
+
+    def index_status(self, name: str) -> IndexStatus:
+        return IndexStatus(**self._call("GET", f"/records/{quote(name)}/index"))
+
+    def audit_sample(self, record_type: str, quarter: str, n: int, seed: str | None) -> AuditSample:
+        params = _present({"type": record_type, "quarter": quarter, "n": n, "seed": seed})
+        return AuditSample.from_dict(self._call("GET", "/audit/sample", params=params))
 
 
 def _present(params: dict[str, Any]) -> dict[str, Any]:

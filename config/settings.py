@@ -140,6 +140,16 @@ class BackupSettings:
     threads: int = 4
 
 
+WEB_LANGUAGES = ("zh", "en")
+
+
+@dataclass
+class WebSettings:
+    """The web interface served by ``strongroom serve`` under ``/web``: its default language (``zh`` or ``en``)."""
+
+    language: str = "zh"
+
+
 @dataclass(frozen=True)
 class S3Credentials:
     access_key: str
@@ -163,6 +173,7 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     paperwork: PaperworkSettings = field(default_factory=PaperworkSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def config_path(self) -> Path:
@@ -240,7 +251,7 @@ class Settings:
         return {name: _section_dict(getattr(self, name)) for name in SECTIONS}
 
 
-SECTIONS = ("storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup")
+SECTIONS = ("storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup", "web")
 
 
 def _section_dict(section: object) -> dict[str, object]:
@@ -375,6 +386,8 @@ def _validate(settings: Settings) -> None:
     if settings.backup.default_target and not TARGET_NAME_PATTERN.match(settings.backup.default_target):
         raise ConfigError(f"backup.default_target {settings.backup.default_target!r} is not a valid target name")
     _validate_paperwork(settings.paperwork)
+    if settings.web.language not in WEB_LANGUAGES:
+        raise ConfigError(f"web.language must be one of {', '.join(WEB_LANGUAGES)}, not {settings.web.language!r}")
 
 
 PAPERWORK_RANGES = {

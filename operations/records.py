@@ -16,6 +16,7 @@ from archive.records import RecordView, VersionView, describe, list_records
 from audit.trail import record as audit
 from naming import parse_name
 from operations.context import Context
+from search.queue import filed as index_filed
 
 
 def file_new(
@@ -28,6 +29,7 @@ def file_new(
     )
     audit(ctx.archive, ctx.actor, "record.file", record=filed.name, version=filed.version,
           detail={"size": filed.size, "sha256": filed.sha256})
+    index_filed(ctx.archive, filed.name)
     return filed
 
 
@@ -40,6 +42,7 @@ def file_new_version(
     filed = file_version(ctx.archive, str(name), source, actor=ctx.actor.name, filename=filename, comment=comment)
     audit(ctx.archive, ctx.actor, "record.version", record=filed.name, version=filed.version,
           detail={"size": filed.size, "sha256": filed.sha256})
+    index_filed(ctx.archive, filed.name)
     return filed
 
 

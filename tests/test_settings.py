@@ -102,7 +102,8 @@ def test_to_toml_round_trip(tmp_path: Path) -> None:
     write_config(tmp_path, FULL_CONFIG)
     s = load_settings(tmp_path)
     data = s.to_toml()
-    assert set(data) == {"storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup"}
+    assert set(data) == {"storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup",
+                         "web"}
     assert "secret_key" not in json.dumps(data)
     other = tmp_path / "other"
     write_config(other, tomli_w.dumps(data))

@@ -1,0 +1,150 @@
+"""``strongroom search …`` and ``strongroom audit sample``: full-text search, reindexing, the audit sample."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+
+from commands.common import (
+    State,
+    actor_option,
+    json_option,
+    operator_actor,
+    pass_state,
+    print_json,
+    progress,
+)
+
+MARK_OPEN, MARK_CLOSE = "«", "»"  # highlighted terms, when the output is not a terminal
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+class _QueryByDefault(click.Group):
+    """``search WORDS…`` means ``search query WORDS…``; ``search reindex`` is the other subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["query", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_QueryByDefault)
+def search() -> None:
+    """Find records by what is written in them (Chinese and English).
+
+    \b
+    strongroom search 备份 AND 档案                     (備份 and 檔案 match too)
+    strongroom search '"monthly report"' --type report --year 2026
+    strongroom search 'title:lease OR body:租赁' --from 2026-01-01 --to 2026-03-31
+    strongroom search query reindex                   (to search for a word that is a subcommand)
+    strongroom search reindex                         (operator: rebuild the index from the archive)
+
+    Query syntax: words (all must match), AND / OR / NOT, "phrases", field:value (name, type,
+    year, title, body, filename, uploader, version), wildcards (report*). Titles and snippets are
+    shown only for records you may read; numbers that identify customers are masked.
+    """
+
+
+@search.command("query")
+@click.argument("words", nargs=-1, required=True)
+@click.option("--type", "record_type", metavar="TYPE", help="Only records of this type.")
+@click.option("--year", type=click.IntRange(1900, 9999), help="Only records of this filing year.")
+@click.option("--from", "date_from", type=DATE, help="Filed on or after this day (YYYY-MM-DD, UTC).")
+@click.option("--to", "date_to", type=DATE, help="Filed on or before this day (YYYY-MM-DD, UTC).")
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True, help="At most this many hits.")
+@click.option("--all-versions", is_flag=True, help="Search archived versions too, not only current ones.")
+@actor_option
+@json_option
+@pass_state
+def query(state: State, words: tuple[str, ...], record_type: str | None, year: int | None,
+          date_from: datetime | None, date_to: datetime | None, limit: int, all_versions: bool,
+          actor: str, as_json: bool) -> None:
+    """Search for WORDS (Whoosh query syntax); best matches first."""
+    results = state.backend(actor).search(
+        " ".join(words), record_type=record_type, year=year, date_from=date_from.date() if date_from else None,
+        date_to=date_to.date() if date_to else None, limit=limit, all_versions=all_versions,
+    )
+    if as_json:
+        print_json(results.as_dict())
+        return
+    for hit in results.hits:
+        click.echo(_hit_text(hit, sys.stdout.isatty()))
+    if not results.hits:
+        click.echo("no matches", err=True)
+
+
+def _hit_text(hit: Any, terminal: bool) -> str:
+    if hit.restricted:
+        return f"{hit.name:<24} {hit.type:<10} {hit.note}"
+    label = hit.name if hit.current else f"{hit.name} v{hit.version} (archived)"
+    lines = [f"{label:<24} {hit.type:<10} {(hit.filed or '')[:10]}  score {hit.score:.2f}"]
+    if hit.title:
+        lines.append(f"    {hit.title}")
+    if hit.snippet:
+        lines.append(f"    {_highlighted(hit.snippet, hit.highlights, terminal)}")
+    elif hit.indexed == "metadata":
+        lines.append("    (indexed by metadata only)")
+    return "\n".join(lines)
+
+
+def _highlighted(text: str, spans: list[tuple[int, int]], terminal: bool) -> str:
+    out, done = [], 0
+    for start, end in spans:
+        word = text[start:end]
+        out.append(text[done:start])
+        out.append(click.style(word, bold=True, underline=True) if terminal else f"{MARK_OPEN}{word}{MARK_CLOSE}")
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+@search.command("reindex")
+@pass_state
+def reindex(state: State) -> None:
+    """Rebuild the search index from the archive (operator, on the service host).
+
+    Decrypts every stored version and extracts its text; searches keep using the old index
+    until the new one is complete. Also repairs a damaged index.
+    """
+    from operations.search import reindex as rebuild
+
+    started = time.monotonic()
+    with progress("indexing", True) as (start, step):
+        opened: list[int] = []
+
+        def on_progress(done: int, total: int) -> None:
+            if not opened:
+                start(total)
+                opened.append(total)
+            step(done)
+
+        report = rebuild(state.archive, operator_actor(), on_progress)
+    click.echo(f"search index rebuilt: {report.added} version(s) in {time.monotonic() - started:.1f} s")
+
+
+@click.command("sample")
+@click.option("--type", "record_type", metavar="TYPE", required=True, help="Record type to sample.")
+@click.option("--quarter", required=True, metavar="YYYYQN", help="Quarter of filing, e.g. 2026Q4.")
+@click.option("--n", "n", type=click.IntRange(min=1), default=20, show_default=True, help="Sample size.")
+@click.option("--seed", help="Draw the same sample again.  [default: a new random seed, shown]")
+@actor_option
+@json_option
+@pass_state
+def audit_sample(state: State, record_type: str, quarter: str, n: int, seed: str | None, actor: str,
+                 as_json: bool) -> None:
+    """A random sample of a quarter's records for the internal audit (auditors, director).
+
+    The same --seed gives the same sample; the draw is recorded in the audit trail.
+    """
+    sample = state.backend(actor).audit_sample(record_type, quarter, n, seed)
+    if as_json:
+        print_json(sample.as_dict())
+        return
+    click.echo(f"audit sample: {len(sample.records)} of {sample.population} {sample.type} record(s) filed in "
+               f"{sample.quarter}, seed {sample.seed} (draw it again with --seed {sample.seed})")
+    for number, item in enumerate(sample.records, start=1):
+        click.echo(f"{number:>4}. {item.name:<24} {item.filed_at[:10]}  {item.filed_by:<14} {item.title or ''}".rstrip())

@@ -1,0 +1,157 @@
+"""Running a query: Whoosh query syntax, filters, BM25F ranking, the permission gate, snippets.
+
+The query language is Whoosh's: words (all must match), ``AND`` / ``OR`` / ``NOT``, ``"phrases"``,
+``field:value`` (name, type, year, title, body, filename, uploader, filed, version), wildcards
+(``report*``, ``备*``) and ranges (``year:[2024 TO 2026]``, ``filed:[20260101 TO 20260630]``).
+Unqualified words search the title (counted double), the text and the file name.
+
+Who sees what is not decided here: :func:`run` takes a *scope* — the record types and granted
+records the actor may read, used to narrow the search cheaply — and a *decide* function that rules
+on every hit (full, restricted or hidden); only a full hit gets a title and a snippet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from typing import Any
+
+from whoosh.qparser import MultifieldParser
+from whoosh.query import And, DateRange, NullQuery, NumericRange, Or, Query, Term
+from whoosh.searching import Hit, Searcher
+
+from archive.errors import UsageError
+from search.index import IndexDamaged, OpenIndex, SearchIndex, schema
+from search.mask import mask
+from search.results import SearchHit
+from search.snippet import make_snippet
+
+DEFAULT_FIELDS = ["title", "body", "filename"]
+MAX_HIGHLIGHT_TERMS = 200
+FULL, RESTRICTED, HIDDEN = "full", "restricted", "hidden"
+
+Decide = Callable[[str, str], str]  # (record name, record type) -> FULL | RESTRICTED | HIDDEN
+
+
+@dataclass(frozen=True)
+class Filters:
+    record_type: str | None = None
+    year: int | None = None
+    date_from: date | None = None  # filing date, UTC, inclusive
+    date_to: date | None = None  # inclusive
+    all_versions: bool = False
+
+    def queries(self) -> list[Query]:
+        parts: list[Query] = []
+        if not self.all_versions:
+            parts.append(Term("current", True))
+        if self.record_type:
+            parts.append(Term("type", self.record_type))
+        if self.year is not None:
+            parts.append(NumericRange("year", self.year, self.year))
+        if self.date_from or self.date_to:
+            start = datetime.combine(self.date_from, time(), UTC) if self.date_from else None
+            end = datetime.combine(self.date_to + timedelta(days=1), time(), UTC) if self.date_to else None
+            parts.append(DateRange("filed", start, end, endexcl=True))
+        return parts
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The records an actor may read in full: these types, plus these granted records."""
+
+    types: frozenset[str]
+    names: frozenset[str]
+
+    def query(self) -> Query:
+        wanted = [Term("type", t) for t in sorted(self.types)] + [Term("name", n) for n in sorted(self.names)]
+        return Or(wanted) if wanted else NullQuery
+
+
+@cache
+def _parser() -> MultifieldParser:
+    return MultifieldParser(DEFAULT_FIELDS, schema=schema())
+
+
+def parse(text: str) -> Query:
+    if not text.strip():
+        raise UsageError("empty search query")
+    return _parser().parse(text)
+
+
+def _highlight_terms(query: Query, searcher: Searcher) -> set[str]:
+    """The analysed terms of the query in the text fields, wildcards expanded against the index."""
+    words: set[str] = set()
+    for leaf in query.leaves():
+        for field, text in leaf.expanded_terms(searcher.reader(), phrases=True):
+            if field in DEFAULT_FIELDS:
+                words.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+    return set(sorted(words)[:MAX_HIGHLIGHT_TERMS])
+
+
+def _full_hit(hit: Hit, terms: set[str]) -> SearchHit:
+    stored: dict[str, Any] = hit.fields()
+    snippet = make_snippet(stored.get("body") or "", terms)
+    filed = stored["filed"]
+    return SearchHit(
+        name=stored["name"], type=stored["type"], version=stored["version"], current=bool(stored["current"]),
+        title=mask(stored["title"]) if stored.get("title") else None,
+        filed=(filed if filed.tzinfo else filed.replace(tzinfo=UTC)).isoformat(),
+        score=round(float(hit.score), 4), snippet=snippet.text if snippet else None,
+        highlights=snippet.highlights if snippet else [], indexed=stored["content"],
+    )
+
+
+def _filter(opened: OpenIndex, filters: Filters, scope: Scope | None) -> Any:
+    parts = filters.queries() + ([scope.query()] if scope is not None else [])
+    if not parts:
+        return None
+    return opened.filter((filters, scope), And(parts) if len(parts) > 1 else parts[0])
+
+
+def run(index: SearchIndex, text: str, filters: Filters, scope: Scope | None, limit: int,
+        decide: Decide) -> list[SearchHit]:
+    """The best ``limit`` hits the actor may see (restricted ones once per record), best first."""
+    query = parse(text)
+    if scope is not None and not scope.types and not scope.names:
+        return []
+    opened = index.reading()
+    if opened is None:
+        return []
+    try:
+        return _collect(opened, query, filters, scope, limit, decide)
+    except (UsageError, IndexDamaged):
+        raise
+    except Exception as exc:
+        problem = index.verify()  # Whoosh fails in odd ways on a torn file: tell damage from a bug
+        if problem:
+            raise IndexDamaged(f"search index damaged: {problem}") from exc
+        raise
+
+
+def _collect(opened: OpenIndex, query: Query, filters: Filters, scope: Scope | None, limit: int,
+             decide: Decide) -> list[SearchHit]:
+    searcher = opened.searcher
+    allowed = _filter(opened, filters, scope)
+    terms = _highlight_terms(query, searcher)
+    hits: list[SearchHit] = []
+    restricted: set[str] = set()
+    seen, fetch = 0, limit * 2 + 10
+    while True:
+        results = searcher.search(query, filter=allowed, limit=fetch)
+        ranked = results[:]  # not list(results): that asks len(), which counts every match
+        for hit in ranked[seen:]:
+            name, record_type = hit["name"], hit["type"]
+            verdict = decide(name, record_type)
+            if verdict == FULL:
+                hits.append(_full_hit(hit, terms))
+            elif verdict == RESTRICTED and name not in restricted:
+                restricted.add(name)
+                hits.append(SearchHit.restricted_hit(name, record_type))
+            if len(hits) == limit:
+                return hits
+        if len(ranked) < fetch:
+            return hits
+        seen, fetch = len(ranked), fetch * 4

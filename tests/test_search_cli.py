@@ -1,0 +1,194 @@
+"""Search in local mode against real S3: filing indexes, permissions, show's status, damage and reindex, audit sample."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from archive.errors import Forbidden, UsageError
+from commands.common import State
+from commands.search import audit_sample, search
+from operations.search import SearchUnavailable
+from tests.conftest import cli
+from tests.test_search_analysis import SEED
+from tests.test_search_extract import docx_bytes
+
+POLICY = SEED.read_text(encoding="utf-8")
+USERS = {"dora": "director", "sam": "staff", "alice": "auditor"}
+
+
+def run(home: Path, command: click.Command, *args: str) -> Result:
+    """One of this package's commands, as cli.py will register it, against ``home``."""
+    state = State(home)
+    try:
+        return CliRunner().invoke(command, list(args), obj=state, catch_exceptions=False)
+    finally:
+        state.close()
+
+
+def put(home: Path, tmp_path: Path, name: str, data: bytes, *args: str) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    result = cli(home, "put", str(path), *args)
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+def hits(home: Path, *args: str) -> list[dict[str, object]]:
+    result = run(home, search, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.output)["hits"])
+
+
+@pytest.fixture
+def filed(home: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A traditional-character policy (minutes), a simplified report, an English letter and a contract."""
+    names = {
+        "policy": put(home, tmp_path, "policy.txt", POLICY.encode("big5", errors="ignore"), "--type", "minutes",
+                      "--title", "銀行客戶關係維護制度"),
+        "report": put(home, tmp_path, "monthly.docx", docx_bytes(), "--type", "report", "--title", "月度客户报告"),
+        "letter": put(home, tmp_path, "letter.md", b"Reporting the customer's complaint; card 6222020012345671.",
+                      "--type", "letter", "--title", "Complaint"),
+        "contract": put(home, tmp_path, "contract.txt", "保密合同: 備份 terms for loan 2026".encode(),
+                        "--type", "contract", "--title", "Secret loan contract"),
+        "scan": put(home, tmp_path, "scan.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", "--type", "other",
+                    "--title", "Scanned receipt"),
+    }
+    for user, role in USERS.items():
+        assert cli(home, "user", "add", user, "--role", role, "--password", "a-long-secret-pw").exit_code == 0
+    yield names
+
+
+def test_filing_indexes_at_once_and_chinese_matches_both_ways(home: Path, filed: dict[str, str]) -> None:
+    found = hits(home, "备份", "--as", "dora")
+    assert {hit["name"] for hit in found} >= {filed["policy"], filed["contract"], filed["report"]}
+    assert "備份" in next(str(h["snippet"]) for h in found if h["name"] == filed["policy"])  # Big5 text, decoded
+    assert [h["name"] for h in hits(home, "會議", "--type", "report", "--as", "dora")] == [filed["report"]]
+    assert [h["name"] for h in hits(home, "reports", "--as", "dora")] == [filed["letter"]]
+    text = run(home, search, "complaint", "--as", "dora")
+    assert text.exit_code == 0 and filed["letter"] in text.output
+    assert "«Reporting»" not in text.output and "«complaint»" in text.output
+    assert "6222 **** **** 5671" in text.output and "6222020012345671" not in text.output
+
+
+def test_what_each_role_sees(home: Path, filed: dict[str, str]) -> None:
+    staff = hits(home, "備份 OR loan", "--as", "sam")
+    assert filed["contract"] not in {h["name"] for h in staff}
+    audited = hits(home, "備份 OR loan", "--as", "alice")
+    [restricted] = [h for h in audited if h["name"] == filed["contract"]]
+    assert restricted == {"name": filed["contract"], "type": "contract", "restricted": True,
+                          "note": "restricted — request access"}
+    text = run(home, search, "loan", "--as", "alice").output
+    assert "restricted — request access" in text and "Secret" not in text and "保密" not in text
+    [full] = [h for h in hits(home, "loan", "--as", "dora") if h["name"] == filed["contract"]]
+    assert full["title"] == "Secret loan contract" and "保密" in str(full["snippet"])
+
+    events = json.loads(cli(home, "audit", "log", "--action", "search.query", "--json", "--as", "alice").output)
+    by_alice = next(e for e in events if e["actor"] == "alice")
+    assert by_alice["detail"]["query"] == "備份 OR loan" and filed["contract"] in by_alice["detail"]["results"]
+    assert by_alice["detail"]["restricted"] == [filed["contract"]]
+
+
+def test_grants_open_hits_to_staff(home: Path, filed: dict[str, str]) -> None:
+    request = json.loads(cli(home, "access", "request", filed["contract"], "--reason", "audit", "--as", "sam",
+                             "--json").output)
+    assert cli(home, "access", "approve", str(request["id"]), "--as", "dora").exit_code == 0
+    [hit] = [h for h in hits(home, "loan", "--as", "sam") if h["name"] == filed["contract"]]
+    assert hit["title"] == "Secret loan contract"
+
+
+def test_show_says_how_a_record_is_indexed(home: Path, filed: dict[str, str]) -> None:
+    state = State(home)
+    try:
+        backend = state.backend("dora")
+        scan = backend.index_status(filed["scan"])
+        assert (scan.indexed, scan.note) == ("metadata", ".jpg files are indexed by metadata only")
+        assert scan.describe() == "metadata only: .jpg files are indexed by metadata only"
+        assert backend.index_status(filed["report"]).describe() == "full text"
+    finally:
+        state.close()
+    assert [h["name"] for h in hits(home, "scanned", "--as", "dora")] == [filed["scan"]]  # by its title
+
+
+def test_a_new_version_replaces_the_old_text_in_search(home: Path, tmp_path: Path, filed: dict[str, str]) -> None:
+    put(home, tmp_path, "letter-v2.md", b"Withdrawn: the customer settled.", "--to", filed["letter"], "--as", "sam")
+    assert [h["name"] for h in hits(home, "settled", "--as", "sam")] == [filed["letter"]]
+    assert hits(home, "reporting", "--as", "sam") == []
+    archived = hits(home, "reporting", "--all-versions", "--as", "sam")
+    assert [(h["name"], h["version"], h["current"]) for h in archived] == [(filed["letter"], 1, False)]
+
+
+def damage(home: Path) -> None:
+    for segment in (home / "index").glob("MAIN_*.seg"):
+        with open(segment, "r+b") as handle:
+            handle.truncate(segment.stat().st_size // 2)
+
+
+def test_a_damaged_index_is_reported_rebuilt_by_reindex_and_filing_goes_on(
+    home: Path, tmp_path: Path, filed: dict[str, str], caplog: pytest.LogCaptureFixture,
+) -> None:
+    damage(home)
+    with pytest.raises(SearchUnavailable, match="damaged.*'strongroom search reindex'"):
+        run(home, search, "备份", "--as", "dora")
+
+    late = put(home, tmp_path, "late.txt", "檔案 filed while the index was damaged".encode(), "--type", "letter",
+               "--as", "sam")
+    assert "not indexed" in caplog.text and late in caplog.text
+
+    rebuilt = run(home, search, "reindex")
+    assert rebuilt.exit_code == 0 and "search index rebuilt: 6 version(s)" in rebuilt.output
+    assert [h["name"] for h in hits(home, "档案", "--type", "letter", "--as", "dora")] == [late]
+    events = json.loads(cli(home, "audit", "log", "--action", "search.reindex", "--json", "--as", "alice").output)
+    assert events[-1]["detail"] == {"versions": 6}
+
+
+def test_audit_sample_is_reproducible_per_seed_and_quarter(home: Path, tmp_path: Path) -> None:
+    names = [put(home, tmp_path, f"c{n}.txt", f"contract {n}".encode(), "--type", "contract") for n in range(12)]
+    cli(home, "user", "add", "alice", "--role", "auditor", "--password", "a-long-secret-pw")
+    cli(home, "user", "add", "sam", "--role", "staff", "--password", "a-long-secret-pw")
+    with sqlite3.connect(home / "catalog.sqlite3") as conn:  # ten filed in 2026Q4 (Shanghai time), two before
+        conn.execute("UPDATE records SET created_at = '2026-10-15 08:00:00.000000'")
+        conn.execute("UPDATE records SET created_at = '2026-09-30 15:59:59.000000' WHERE name = ?", (names[0],))
+        conn.execute("UPDATE records SET created_at = '2026-09-30 16:00:00.000000' WHERE name = ?", (names[1],))
+
+    def sample(*args: str) -> dict[str, object]:
+        result = run(home, audit_sample, "--type", "contract", "--quarter", "2026Q4", *args, "--json", "--as", "alice")
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.output))
+
+    first, again = sample("--n", "4", "--seed", "s1"), sample("--n", "4", "--seed", "s1")
+    assert first == again and first["population"] == 11  # 16:00 UTC on 30 September is 1 October in Shanghai
+    chosen = [item["name"] for item in first["records"]]  # type: ignore[union-attr]
+    assert len(chosen) == 4 and chosen == sorted(chosen) and names[0] not in chosen
+    assert {tuple(item["name"] for item in sample("--n", "4", "--seed", s)["records"])  # type: ignore[union-attr]
+            for s in ("s1", "s2", "s3", "s4")} != {tuple(chosen)}
+    unseeded = sample("--n", "3")
+    assert len(str(unseeded["seed"])) == 8
+    assert sample("--n", "3", "--seed", str(unseeded["seed"]))["records"] == unseeded["records"]
+    assert all(item["title"] is None for item in first["records"])  # type: ignore[union-attr]  # contracts
+
+    text = run(home, audit_sample, "--type", "contract", "--quarter", "2026Q4", "--n", "2", "--seed", "s1",
+               "--as", "alice").output
+    assert "seed s1" in text and "2 of 11 contract record(s)" in text
+    with pytest.raises(Forbidden):
+        run(home, audit_sample, "--type", "contract", "--quarter", "2026Q4", "--as", "sam")
+    events = json.loads(cli(home, "audit", "log", "--action", "audit.sample", "--json", "--as", "alice").output)
+    assert events[0]["detail"]["seed"] == "s1" and events[0]["detail"]["records"] == chosen
+    with pytest.raises(UsageError, match="2026Q5"):
+        run(home, audit_sample, "--type", "contract", "--quarter", "2026Q5", "--as", "alice")
+
+
+def test_local_search_before_any_index_exists(home: Path) -> None:
+    assert hits(home, "anything") == []
+    cli(home, "put", "-", "--type", "letter", input=b"hello")
+    shutil.rmtree(home / "index")
+    with pytest.raises(SearchUnavailable, match="no search index yet"):
+        run(home, search, "hello")
+

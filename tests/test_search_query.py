@@ -1,0 +1,153 @@
+"""Queries against a real on-disk index: Chinese both ways, stemming, Whoosh syntax, filters, ranking, the gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import opencc
+import pytest
+
+from search.documents import VersionInfo, document
+from search.extract import Extracted
+from search.index import SearchIndex
+from search.query import FULL, HIDDEN, RESTRICTED, Filters, Scope, run
+from tests.test_search_analysis import SEED
+
+POLICY = SEED.read_text(encoding="utf-8")
+SIMPLIFIED = opencc.OpenCC("t2s").convert(POLICY)
+CARD = "6222020012345671"  # Luhn-valid
+
+
+def info(name: str, *, title: str = "", version: int = 1, current: bool = True,
+         filed: datetime = datetime(2026, 11, 6, 9, 30, tzinfo=UTC)) -> VersionInfo:
+    year, _, kind = name.split("-", 2)
+    return VersionInfo(name=name, type=kind, year=int(year), title=title, version=version, current=current,
+                       filed_at=filed, filed_by="sam", filename="doc.txt", size=0)
+
+
+DOCS: list[tuple[VersionInfo, str]] = [
+    (info("2026-0001-minutes", title="銀行客戶關係維護制度"), POLICY),  # traditional
+    (info("2026-0002-report", title="客户档案管理"), "本月客户档案已全部归档，定期备份。"),  # simplified
+    (info("2026-0003-report", title="Quarterly reporting"),
+     f"The monthly reports are filed on time. Customer card {CARD} was replaced."),
+    (info("2025-0001-letter", title="Complaint", filed=datetime(2025, 3, 2, tzinfo=UTC)),
+     "A customer complaint about the branch; reported to the manager."),
+    (info("2026-0001-contract", title="Loan contract 6222020012345671"), "保密合同 loan terms and 备份 schedule"),
+    (info("2026-0004-report", title="Old draft", version=1, current=False), "draft of the satisfaction survey"),
+    (info("2026-0004-report", title="Satisfaction survey", version=2), "final satisfaction survey results"),
+]
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> SearchIndex:
+    root = tmp_path_factory.mktemp("query")
+    built = SearchIndex(root / "index", root / "run" / "search-index.lock")
+    with built.writing() as writer:
+        for version, text in DOCS:
+            writer.put(document(version, Extracted(text)))
+    return built
+
+
+def everyone(_name: str, _type: str) -> str:
+    return FULL
+
+
+def names(index: SearchIndex, text: str, filters: Filters | None = None, decide=everyone,  # type: ignore[no-untyped-def]
+          scope: Scope | None = None, limit: int = 20) -> list[str]:
+    return [hit.name for hit in run(index, text, filters or Filters(), scope, limit, decide)]
+
+
+def test_simplified_query_finds_traditional_text_and_the_other_way_round(index: SearchIndex) -> None:
+    assert "備份" in POLICY and "备份" not in POLICY
+    assert "2026-0001-minutes" in names(index, "备份")
+    assert "2026-0002-report" in names(index, "檔案")  # the document says 档案
+    assert set(names(index, "客戶")) >= {"2026-0001-minutes", "2026-0002-report"}
+
+
+def test_english_is_stemmed(index: SearchIndex) -> None:
+    found = names(index, "reports")
+    assert {"2026-0003-report", "2025-0001-letter"} <= set(found)  # "reporting", "reports", "reported"
+    assert set(names(index, "reporting")) == set(found)
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("customer AND complaint", {"2025-0001-letter"}),
+    ("complaint OR replaced", {"2025-0001-letter", "2026-0003-report"}),
+    ("customer NOT complaint", {"2026-0003-report"}),
+    ('"monthly reports"', {"2026-0003-report"}),
+    ('"reports monthly"', set()),
+    ("type:contract", {"2026-0001-contract"}),
+    ("title:complaint", {"2025-0001-letter"}),
+    ("year:2025", {"2025-0001-letter"}),
+    ("year:[2025 TO 2026] AND loan", {"2026-0001-contract"}),
+    ("satisf*", {"2026-0004-report"}),
+    ("档*", {"2026-0002-report"}),
+    ("name:2026-0002-report", {"2026-0002-report"}),
+])
+def test_whoosh_query_syntax(index: SearchIndex, query: str, expected: set[str]) -> None:
+    assert set(names(index, query)) == expected
+
+
+def test_filters_narrow_by_type_year_date_and_version(index: SearchIndex) -> None:
+    assert set(names(index, "customer", Filters(record_type="letter"))) == {"2025-0001-letter"}
+    assert set(names(index, "customer", Filters(year=2026))) == {"2026-0003-report"}
+    assert set(names(index, "customer", Filters(date_from=date(2025, 1, 1), date_to=date(2025, 3, 2)))) == {
+        "2025-0001-letter"}
+    assert names(index, "draft") == []  # version 1 is archived
+    archived = run(index, "draft", Filters(all_versions=True), None, 10, everyone)
+    assert [(hit.name, hit.version, hit.current) for hit in archived] == [("2026-0004-report", 1, False)]
+
+
+def test_a_title_match_ranks_above_a_text_match(index: SearchIndex) -> None:
+    hits = run(index, "complaint OR customer", Filters(), None, 10, everyone)
+    assert hits[0].name == "2025-0001-letter"
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+
+
+def test_snippets_are_masked_and_mark_the_matched_words(index: SearchIndex) -> None:
+    [hit] = run(index, "replaced", Filters(), None, 10, everyone)
+    assert hit.snippet is not None and CARD not in hit.snippet and "6222 **** **** 5671" in hit.snippet
+    assert [hit.snippet[a:b] for a, b in hit.highlights] == ["replaced"]
+    [contract] = run(index, "loan", Filters(), None, 10, everyone)
+    assert contract.title == "Loan contract 6222 **** **** 5671"
+    [minutes] = run(index, "备份", Filters(record_type="minutes"), None, 10, everyone)
+    assert minutes.snippet and {minutes.snippet[a:b] for a, b in minutes.highlights} == {"備份"}
+
+
+def gate(readable: Iterable[str], auditor: bool):  # type: ignore[no-untyped-def]
+    allowed = set(readable)
+
+    def decide(name: str, _type: str) -> str:
+        return FULL if name in allowed else (RESTRICTED if auditor else HIDDEN)
+
+    return decide
+
+
+def test_the_gate_decides_every_hit(index: SearchIndex) -> None:
+    query = "备份 OR customer OR draft OR satisfaction"
+    staff = run(index, query, Filters(all_versions=True), None, 20, gate({"2026-0002-report"}, auditor=False))
+    assert [hit.name for hit in staff] == ["2026-0002-report"]
+    audited = run(index, query, Filters(all_versions=True), None, 20, gate({"2026-0002-report"}, auditor=True))
+    restricted = [hit for hit in audited if hit.restricted]
+    assert {hit.name for hit in restricted} == {"2026-0001-minutes", "2026-0001-contract", "2026-0003-report",
+                                                "2025-0001-letter", "2026-0004-report"}
+    assert len(restricted) == len({hit.name for hit in restricted})  # once per record, not per version
+    assert all(hit.title is None and hit.snippet is None and hit.as_dict().keys() == {"name", "type", "restricted",
+                                                                                       "note"} for hit in restricted)
+
+
+def test_the_scope_narrows_before_ranking_and_the_limit_counts_visible_hits(index: SearchIndex) -> None:
+    scope = Scope(frozenset({"report"}), frozenset({"2025-0001-letter"}))
+    found = names(index, "customer OR 客户 OR 备份", scope=scope)
+    assert set(found) == {"2026-0002-report", "2026-0003-report", "2025-0001-letter"}
+    assert names(index, "customer", scope=Scope(frozenset(), frozenset())) == []
+    hidden_first = gate({"2026-0002-report"}, auditor=False)
+    assert names(index, "客户 OR customer OR 备份", decide=hidden_first, limit=1) == ["2026-0002-report"]
+
+
+def test_an_empty_or_missing_index_finds_nothing(tmp_path: Path) -> None:
+    empty = SearchIndex(tmp_path / "index", tmp_path / "lock")
+    assert run(empty, "anything", Filters(), None, 10, everyone) == []
+    assert not empty.exists()
