@@ -8,7 +8,7 @@ import pytest
 
 from search.analysis import MixedAnalyzer, normalise, terms
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_1fe24ff0440cbacc.txt"
+SEED = Path(__file__).resolve().parent / "data" / "policy-zh-hant.txt"  # the source policy (../shared/seed), traditional Chinese
 
 
 @pytest.fixture(scope="module")
