@@ -157,8 +157,17 @@ def _han(run: str, offset: int, pos: int, *, subwords: bool) -> Generator[Term, 
 
 
 def query_term(text: str) -> str:
-    """An untokenised query word (a wildcard or prefix pattern): normalised and lower-cased, not stemmed."""
-    return normalise(text).lower()
+    """An untokenised query word (a prefix, a wildcard pattern, a fuzzy term), normalised and lower-cased.
+
+    A plain word of letters — Whoosh passes a prefix query's text without its ``*`` — is stemmed as
+    the index's words were, so ``customers*`` looks for ``custom…`` (the index holds "custom" for
+    customers); patterns with wildcards inside stay as they are.
+    """
+    pattern = normalise(text).lower()
+    word = pattern.removesuffix("*")
+    if word.isascii() and word.isalpha() and len(word) > 1:
+        return stem(word) + pattern[len(word):]
+    return pattern
 
 
 class MixedAnalyzer(Tokenizer):  # type: ignore[misc]
