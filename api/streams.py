@@ -12,6 +12,18 @@ from starlette.requests import Request
 SMALL_BODY = 1024 * 1024
 
 
+async def _next_or_none(body: AsyncIterator[bytes]) -> bytes | None:
+    try:
+        return await body.__anext__()
+    except StopAsyncIteration:
+        return None
+
+
+def pull_chunk(body: AsyncIterator[bytes]) -> bytes | None:
+    """The next chunk of an ASGI request body, fetched from a worker thread; None at its end."""
+    return anyio.from_thread.run(_next_or_none, body)
+
+
 class RequestBodyReader:
     """A file-like ``read(n)`` over an ASGI request body, used from a worker thread.
 
@@ -24,15 +36,9 @@ class RequestBodyReader:
         self._buffer = bytearray()
         self._done = False
 
-    async def _next(self) -> bytes | None:
-        try:
-            return await self._body.__anext__()
-        except StopAsyncIteration:
-            return None
-
     def read(self, size: int = -1) -> bytes:
         while not self._done and (size < 0 or len(self._buffer) < size):
-            chunk = anyio.from_thread.run(self._next)
+            chunk = pull_chunk(self._body)
             if chunk is None:
                 self._done = True
             else:

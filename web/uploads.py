@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import anyio.from_thread
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from api.streams import pull_chunk
 from archive.errors import UsageError
 
 FILE_FIELD = "file"
@@ -97,14 +97,8 @@ class StreamedUpload:
 
     # -- pulling the body ----------------------------------------------------------------
 
-    async def _next(self) -> bytes | None:
-        try:
-            return await self._body.__anext__()
-        except StopAsyncIteration:
-            return None
-
     def _pull(self) -> None:
-        chunk = anyio.from_thread.run(self._next)
+        chunk = pull_chunk(self._body)
         try:
             if chunk is None:
                 self._ended = True
