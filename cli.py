@@ -390,16 +390,21 @@ def versions(state: State, name: str, actor: str, as_json: bool) -> None:
 @json_option
 @pass_state
 def show(state: State, name: str, actor: str, as_json: bool) -> None:
-    """Show a record's metadata and versions."""
-    view, history = state.backend(actor).show(name)
+    """Show a record's metadata, versions, and whether search indexes its text or metadata only."""
+    backend = state.backend(actor)
+    view, history = backend.show(name)
+    indexed = backend.index_status(name) if view.state == "active" else None
     if as_json:
-        print_json({**view.as_dict(), "history": [v.__dict__ for v in history]})
+        print_json({**view.as_dict(), "history": [v.__dict__ for v in history],
+                    "search": indexed.as_dict() if indexed else None})
         return
     click.echo(f"name:     {view.name}")
     click.echo(f"title:    {view.title or ''}")
     click.echo(f"type:     {view.type}   year: {view.year}   number: {view.number}")
     click.echo(f"state:    {view.state}" + (f" ({view.void_reason})" if view.void_reason else ""))
     click.echo(f"filed:    {view.created_at} by {view.created_by}")
+    if indexed is not None:
+        click.echo(f"search:   {indexed.describe()}")
     for v in history:
         click.echo(f"  v{v.version} {v.state:<8} {v.filed_at} by {v.filed_by}, {v.size or 0:,} bytes, "
                    f"sha256 {v.sha256}" + (f", {v.comment}" if v.comment else ""))

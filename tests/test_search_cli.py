@@ -192,3 +192,12 @@ def test_local_search_before_any_index_exists(home: Path) -> None:
     with pytest.raises(SearchUnavailable, match="no search index yet"):
         run(home, search, "hello")
 
+
+
+def test_show_says_whether_text_or_metadata_only_is_indexed(home: Path, tmp_path: Path) -> None:
+    text = put(home, tmp_path, "note.txt", b"customer complaint summary", "--type", "letter")
+    binary = put(home, tmp_path, "scan.bin", bytes(range(256)) * 8, "--type", "letter")
+    shown = json.loads(cli(home, "show", text, "--json").output)
+    assert shown["search"]["indexed"] == "text"
+    assert json.loads(cli(home, "show", binary, "--json").output)["search"]["indexed"] == "metadata"
+    assert "search:   metadata only" in cli(home, "show", binary).output
