@@ -262,6 +262,8 @@ def stored_by_key(searcher: Searcher, key: str) -> dict[str, Any] | None:
 def state(searcher: Searcher, names: Iterable[str] | None = None) -> dict[str, bool]:
     """``key -> current`` of every document, or of the documents of the named records."""
     if names is None:
+        if searcher.doc_count_all() == 0:  # an empty index has no columns to read
+            return {}
         keys = searcher.reader().column_reader("key")
         current = set(searcher.docs_for_query(Term("current", True)))
         return {keys[docnum]: docnum in current for docnum in searcher.reader().all_doc_ids()}

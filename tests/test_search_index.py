@@ -142,3 +142,14 @@ def test_a_rebuild_replaces_a_damaged_index_and_catches_up(tmp_path: Path) -> No
     assert found(index, "old") == []
     assert [p.name for p in index.path.parent.iterdir() if p.name.startswith("index")] == ["index"]
     assert stat.S_IMODE(index.path.stat().st_mode) == 0o700
+
+
+def test_state_of_an_empty_index_is_empty(tmp_path) -> None:
+    from whoosh import fields
+    from whoosh.index import create_in
+
+    from search.index import state
+
+    empty = create_in(str(tmp_path), fields.Schema(key=fields.ID(stored=True), current=fields.BOOLEAN))
+    with empty.searcher() as searcher:
+        assert state(searcher) == {}
