@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from access.actor import Actor
-from archive.errors import UsageError
+from archive.errors import StrongroomError, UsageError
 from archive.service import Archive
 
 
@@ -72,6 +73,20 @@ def _terminate_like_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def check_port_free(listen: Listen) -> None:
+    """Fail with one line, before storage is started, when the address is taken (another service?)."""
+    family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((listen.host, listen.port))
+        except OSError as exc:
+            raise StrongroomError(
+                f"cannot listen on {listen.host}:{listen.port}: {exc.strerror} (is another service running? "
+                "use --port)"
+            ) from None
+
+
 def serve(archive: Archive, listen: Listen, echo: Callable[[str], None]) -> None:
     """Start storage if embedded, create the first admin if there are no users, then serve until stopped."""
     import uvicorn
@@ -82,6 +97,7 @@ def serve(archive: Archive, listen: Listen, echo: Callable[[str], None]) -> None
     from audit.trail import record as audit
     from storage.embedded import EmbeddedServer
 
+    check_port_free(listen)
     settings = archive.settings
     embedded = EmbeddedServer(settings) if settings.is_embedded else None
     started_storage = embedded.start() if embedded else False

@@ -108,3 +108,16 @@ def test_local_commands_act_with_the_named_users_permissions(home: Path, tmp_pat
     assert cli(home, "get", name, "-o", "-", "--as", "dora").exit_code == 1
     log = cli(home, "audit", "log", "--record", name, "--json", "--as", "whoever")
     assert log.exit_code == 1
+
+
+def test_a_taken_port_is_one_line_and_starts_nothing(home: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli_process(home, "serve", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.count(b"\n") == 1 and b"cannot listen on 127.0.0.1" in result.stderr
+    assert b"serving on" not in result.stdout
