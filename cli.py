@@ -42,6 +42,9 @@ class StrongroomGroup(click.Group):
             sys.exit(exc.exit_code)
         except click.Abort:
             _fail("interrupted", 130)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a bare group: its help, as asked for
+            click.echo(exc.format_message(), err=True)
+            sys.exit(2)
         except click.UsageError as exc:
             command = exc.ctx.command_path if exc.ctx else "strongroom"
             _fail(f"{exc.format_message()} (see '{command} --help')", 2, prefix=command)

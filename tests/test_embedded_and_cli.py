@@ -136,3 +136,9 @@ def test_not_a_home_and_unsafe_keyring(home: Path, tmp_path: Path):
     _one_line_error(cli(tmp_path / "nowhere", "ls"), 1, "not a Strongroom home")
     os.chmod(home / "secrets" / "keyring.json", 0o644)
     _one_line_error(cli(home, "put", "-", "--type", "letter", input=b"x"), 1, "unsafe permissions")
+
+
+def test_a_bare_command_group_prints_its_help_without_an_error_prefix(home: Path) -> None:
+    result = cli_process(home, "access")
+    assert result.returncode == 2
+    assert result.stderr.startswith(b"Usage: strongroom access") and b"error:" not in result.stderr
