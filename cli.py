@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 import click
 
 from archive.errors import StrongroomError, UsageError
-from commands import access, audit, backup, paperwork, search, service
+from commands import access, audit, backup, paperwork, retention, search, service
 from commands.common import (
     State,
     actor_option,
@@ -262,6 +262,10 @@ def _open_source(path: str) -> tuple[BinaryIO, str | None]:
 @click.option("--year", type=click.IntRange(1900, 9999), help="Filing year of a new record.  [default: this year]")
 @click.option("--to", "to_name", metavar="NAME", help="Add a new version to this existing record instead.")
 @click.option("--comment", help="What changed (with --to).")
+@click.option(
+    "--retain-from", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+    help="The date the type's retention counts from, when not the filing date (e.g. a contract's end date).",
+)
 @actor_option
 @json_option
 @pass_state
@@ -273,20 +277,24 @@ def put(
     year: int | None,
     to_name: str | None,
     comment: str | None,
+    retain_from: datetime | None,
     actor: str,
     as_json: bool,
 ) -> None:
     """File FILE ('-' for stdin) as a new record, or as a new version with --to.
 
     \b
-    strongroom put deed.pdf --type contract --title "Lease, branch 3"   ->  2026-0001-contract
+    strongroom put deed.pdf --type contract --title "Lease, branch 3" --retain-from 2031-06-30
+                                                                         ->  2026-0001-contract
     strongroom put deed-v2.pdf --to 2026-0001-contract --comment "signed" ->  2026-0001-contract v2
     """
     from naming import parse_name
 
     if to_name is not None:
-        if record_type or title or year:
-            raise UsageError("--type, --title and --year describe a new record; they cannot go with --to")
+        if record_type or title or year or retain_from:
+            raise UsageError(
+                "--type, --title, --year and --retain-from describe a new record; they cannot go with --to"
+            )
         parse_name(to_name)
     elif record_type is None:
         raise UsageError("missing --type (or --to NAME for a new version)")
@@ -301,6 +309,7 @@ def put(
             assert record_type is not None
             filed = backend.file_new(
                 source, record_type=record_type, year=year or datetime.now().year, title=title, filename=filename,
+                retain_from=retain_from.date() if retain_from else None,
             )
     finally:
         if source is not sys.stdin.buffer:
@@ -583,7 +592,7 @@ def keys_retire(state: State, as_json: bool) -> None:
 
 for _command in (service.serve, service.login, service.logout, service.passwd, service.whoami, service.user,
                  access.access, audit.audit, backup.backup, paperwork.template, paperwork.meeting,
-                 paperwork.compliance, search.search):
+                 paperwork.compliance, search.search, retention.retention, retention.hold, retention.rm):
     main.add_command(_command)
 audit.audit.add_command(search.audit_sample)
 keys.add_command(backup.keys_export)

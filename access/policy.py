@@ -47,7 +47,10 @@ if TYPE_CHECKING:
 
     from config.settings import Settings
 
-ACTIONS = ("read", "view", "list", "file", "version", "request", "grant", "audit", "users")
+ACTIONS = (
+    "read", "view", "list", "file", "version", "request", "grant", "audit", "users",
+    "retention", "hold", "dispose", "approve-disposal",
+)
 GRANTABLE_ACTIONS = ("read", "view")
 ANY_TYPE = "*"
 SHIPPED_DIR = Path(__file__).resolve().parent

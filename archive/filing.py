@@ -10,6 +10,7 @@ process dies in between, ``strongroom repair`` finishes or voids the pending row
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import BinaryIO
 
 from sqlalchemy import bindparam, insert, update
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 from archive.errors import Conflict, StrongroomError, UsageError
 from archive.objects import WrittenObject, new_nonce, read_header, write_object
 from archive.records import find_record
-from archive.service import Archive, utcnow, writer_id
+from archive.service import Archive, as_utc, utcnow, writer_id
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
 from naming import (
@@ -29,6 +30,7 @@ from naming import (
     parse_name,
     validate_year,
 )
+from retention.dates import check_retain_from
 from storage.s3 import MissingObject
 
 FORMAT = 1
@@ -73,6 +75,7 @@ def _meta(record: Record, version: Version) -> dict[str, object]:
         "filed_by": version.filed_by,
         "filename": version.filename,
         "comment": version.comment,
+        "retain_from": record.retain_from.isoformat() if record.retain_from else None,
     }
 
 
@@ -91,7 +94,10 @@ _UPDATE_VERSION = update(_VERSIONS).where(_VERSIONS.c.id == bindparam("row_id"))
 _UPDATE_RECORD = update(_RECORDS).where(_RECORDS.c.id == bindparam("row_id"))
 
 
-def _allocate(archive: Archive, record_type: str, year: int, title: str | None, actor: str, filename: str | None) -> tuple[Record, Version]:
+def _allocate(
+    archive: Archive, record_type: str, year: int, title: str | None, actor: str, filename: str | None,
+    retain_from: date | None,
+) -> tuple[Record, Version]:
     """Take the next number of (year, type) and write the pending record and version rows.
 
     Plain SQL statements rather than ORM flushes: this transaction holds the write lock
@@ -100,6 +106,7 @@ def _allocate(archive: Archive, record_type: str, year: int, title: str | None, 
     the user was told (the completing transaction is durable and flushes this one too).
     """
     now = utcnow()
+    locked_until = archive.lock_until(record_type, now, retain_from)
     for attempt in range(ALLOCATION_ATTEMPTS):
         try:
             with archive.catalog.write_unflushed() as session:
@@ -112,14 +119,15 @@ def _allocate(archive: Archive, record_type: str, year: int, title: str | None, 
                 name = format_name(year, number, record_type)
                 record = Record(
                     name=name, year=year, type=record_type, number=number, state=RecordState.PENDING,
-                    title=title, created_at=now, created_by=actor, void_reason=None,
+                    title=title, created_at=now, created_by=actor, void_reason=None, retain_from=retain_from,
+                    disposal_id=None, disposed_at=None,
                 )
                 record.id = sql.execute(_INSERT_RECORD, _columns(record)).scalar_one()
                 version = Version(
                     record_id=record.id, version=1, state=VersionState.PENDING, object_key=current_key(parse_name(name)),
                     s3_version_id=None, nonce=new_nonce().hex(), key_id=archive.keyring.primary.id, size=None,
                     stored_size=None, sha256=None, filed_at=now, filed_by=actor, filename=filename, comment=None,
-                    archived_at=None, writer=writer_id(),
+                    archived_at=None, writer=writer_id(), locked_until=locked_until, storage_class=None,
                 )
                 version.id = sql.execute(_INSERT_VERSION, _columns(version)).scalar_one()
             return record, version
@@ -143,17 +151,26 @@ def file_record(
     actor: str,
     title: str | None = None,
     filename: str | None = None,
+    retain_from: date | None = None,
 ) -> Filed:
-    """File a new record: allocate its name, encrypt and store version 1."""
+    """File a new record: allocate its name, encrypt and store version 1 (write-once until its retention date).
+
+    ``retain_from`` is the date the type's retention schedule counts from, when that is
+    not the filing date (e.g. a contract's end date).
+    """
     check_type(archive, record_type)
     try:
         validate_year(year)
     except InvalidName as exc:
         raise UsageError(str(exc)) from None
+    check_retain_from(archive.settings, record_type, retain_from)
     archive.ready_to_write()
-    record, version = _allocate(archive, record_type, year, title, actor, filename)
+    record, version = _allocate(archive, record_type, year, title, actor, filename, retain_from)
     try:
-        written = write_object(archive, version.object_key, source, bytes.fromhex(version.nonce), _meta(record, version))
+        written = write_object(
+            archive, version.object_key, source, bytes.fromhex(version.nonce), _meta(record, version),
+            version.locked_until,
+        )
     except BaseException as exc:
         void_record(archive, record.id, f"upload failed: {_describe(exc)}")
         raise
@@ -186,6 +203,7 @@ def _stored_values(written: WrittenObject) -> dict[str, object]:
         "stored_size": written.stored_size,
         "key_id": written.key_id,
         "writer": None,
+        "locked_until": written.locked_until,
     }
 
 
@@ -252,14 +270,15 @@ def file_version(
             filename=filename,
             comment=comment,
             writer=writer_id(),
+            locked_until=archive.lock_until(record.type, as_utc(record.created_at), record.retain_from),
         )
         record.versions.append(version)
         session.flush()
         meta = _meta(record, version)
-        previous_id, version_id = previous.id, version.id
+        previous_id, version_id, locked_until = previous.id, version.id, version.locked_until
     try:
         archived_id = ensure_archived_copy(archive, previous_id)
-        written = write_object(archive, version.object_key, source, bytes.fromhex(version.nonce), meta)
+        written = write_object(archive, version.object_key, source, bytes.fromhex(version.nonce), meta, locked_until)
     except BaseException:
         drop_pending_version(archive, version_id)
         raise
@@ -302,6 +321,7 @@ def ensure_archived_copy(archive: Archive, version_id: int) -> str:
         name = parse_name(version.record.name)
         source_key, source_s3_id, nonce = version.object_key, version.s3_version_id, version.nonce
         number, stored_size = version.version, version.stored_size
+        locked_until = as_utc(version.locked_until) if version.locked_until else None
     target = archive_key(name, number)
     if source_key == target and source_s3_id:
         return source_s3_id
@@ -315,7 +335,8 @@ def ensure_archived_copy(archive: Archive, version_id: int) -> str:
         except (EnvelopeError, MissingObject):
             continue
     assert source_s3_id is not None
-    copied = store.copy(source_key, source_s3_id, target)
+    still_locked = locked_until if locked_until is not None and locked_until > utcnow() else None
+    copied = store.copy(source_key, source_s3_id, target, retain_until=still_locked)
     if read_header(archive, target, copied).nonce.hex() != nonce:
         raise Conflict(f"archiving {name} v{number}: the copy does not match its source")
     return copied

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from archive.errors import StrongroomError
@@ -39,6 +40,7 @@ class WrittenObject:
     sha256: str
     stored_size: int
     key_id: str
+    locked_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -57,16 +59,22 @@ class OpenedObject:
         return self.header.nonce.hex()
 
 
-def write_object(archive: Archive, key: str, source: BinaryIO, nonce: bytes, meta: dict[str, object]) -> WrittenObject:
-    """Encrypt ``source`` with the primary key and upload it as a new version of ``key``."""
+def write_object(
+    archive: Archive, key: str, source: BinaryIO, nonce: bytes, meta: dict[str, object],
+    retain_until: datetime | None = None,
+) -> WrittenObject:
+    """Encrypt ``source`` with the primary key and upload it as a new version of ``key``.
+
+    With ``retain_until`` the version is write-once (Object Lock, compliance mode) until then.
+    """
     primary = archive.keyring.primary
     header = Header(primary.id, nonce, archive.settings.chunk_size)
     reader = EncryptingReader(source, archive.keyring.cipher(primary.id), header, meta)
     try:
-        version_id = archive.store.put_stream(key, reader)  # type: ignore[arg-type]
+        version_id = archive.store.put_stream(key, reader, retain_until)  # type: ignore[arg-type]
     except SourceReadError as exc:
         raise StrongroomError(f"cannot read the document being filed: {exc}") from None
-    return WrittenObject(version_id, reader.size, reader.sha256, reader.stored_size, primary.id)
+    return WrittenObject(version_id, reader.size, reader.sha256, reader.stored_size, primary.id, retain_until)
 
 
 def read_header(archive: Archive, key: str, version_id: str) -> Header:

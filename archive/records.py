@@ -27,6 +27,11 @@ def find_version(record: Record, version: int | None) -> Version:
     stored = [v for v in record.versions if v.state in (VersionState.CURRENT, VersionState.ARCHIVED)]
     if record.state == RecordState.VOID:
         raise NotFound(f"{record.name} is void: {record.void_reason or 'no reason recorded'}")
+    if record.state == RecordState.DISPOSED:
+        raise NotFound(f"{record.name} was disposed of on {as_utc(record.disposed_at).date().isoformat()} "  # type: ignore[arg-type]
+                       f"(disposal request {record.disposal_id}); see 'strongroom retention certificate'")
+    if record.state == RecordState.DISPOSING:
+        raise NotFound(f"{record.name} is being disposed of (disposal request approved)")
     if not stored:
         raise NotFound(f"{record.name} has no stored version yet (filing in progress)")
     if version is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from filelock import FileLock
 from sqlalchemy import func, select
@@ -20,7 +21,7 @@ from sqlalchemy import func, select
 from archive.errors import Conflict, IntegrityError
 from archive.objects import IteratorReader, new_nonce, open_object, write_object
 from archive.reading import VersionRef, read_version
-from archive.service import Archive
+from archive.service import Archive, as_utc, utcnow
 from catalog.schema import Record, Version, VersionState
 from encryption.keyring import KeyEntry
 from storage.s3 import MissingObject
@@ -80,23 +81,36 @@ def _reencrypt(archive: Archive, row_id: int, ref: VersionRef) -> None:
     meta = {k: v for k, v in opened.meta.items() if k not in ENVELOPE_FIELDS}
     nonce = new_nonce()
     plaintext = IteratorReader(read_version(archive, ref))
-    written = write_object(archive, ref.object_key, plaintext, nonce, meta)  # type: ignore[arg-type]
+    written = write_object(archive, ref.object_key, plaintext, nonce, meta, _lock_of(archive, row_id))  # type: ignore[arg-type]
     if written.sha256 != ref.sha256 or written.size != ref.size:
-        archive.store.delete_version(ref.object_key, written.s3_version_id)
+        archive.store.delete_unless_retained(ref.object_key, written.s3_version_id)
         raise IntegrityError(f"re-encrypting {ref.label} changed its checksum; kept the old object")
     with archive.catalog.write() as session:
         version = session.get(Version, row_id)
         if version is None or version.s3_version_id != ref.s3_version_id:
-            archive.store.delete_version(ref.object_key, written.s3_version_id)
+            archive.store.delete_unless_retained(ref.object_key, written.s3_version_id)
             raise Conflict(f"{ref.label} changed during rotation; run 'strongroom keys rotate' again")
         version.s3_version_id = written.s3_version_id
         version.stored_size = written.stored_size
         version.key_id = written.key_id
         version.nonce = nonce.hex()
+        version.storage_class = None
     try:
-        archive.store.delete_version(ref.object_key, ref.s3_version_id)
+        archive.store.delete_unless_retained(ref.object_key, ref.s3_version_id)
     except MissingObject:
         pass
+
+
+def _lock_of(archive: Archive, row_id: int) -> datetime | None:
+    """The re-encrypted object keeps its version's Object Lock date while that is still ahead.
+
+    The old ciphertext stays in the bucket until its own lock ends when the server enforces
+    it; it is under the record's keys, so disposal removes it with the record.
+    """
+    with archive.catalog.read() as session:
+        version = session.get(Version, row_id)
+        until = as_utc(version.locked_until) if version is not None and version.locked_until else None
+    return until if until is not None and until > utcnow() else None
 
 
 def key_usage(archive: Archive) -> dict[str, int]:

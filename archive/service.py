@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -63,6 +63,19 @@ class Archive:
         )
         store.ensure_bucket()
         return store
+
+    @cached_property
+    def locks_versions(self) -> bool:
+        """Whether stored versions are put under Object Lock: configured, and the bucket has Object Lock."""
+        return self.settings.retention.object_lock and self.store.object_lock_enabled()
+
+    def lock_until(self, record_type: str, created_at: datetime, retain_from: date | None) -> datetime | None:
+        """The Object Lock date for a version of such a record, or None (locks off, or retention already over)."""
+        from retention.dates import lock_moment, retention_of
+
+        if not self.locks_versions:
+            return None
+        return lock_moment(self.settings, retention_of(self.settings, record_type, created_at, retain_from), utcnow())
 
     def ready_to_write(self) -> None:
         """Fail early, before a number is taken, if the keyring or the storage is not usable."""

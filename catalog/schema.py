@@ -27,12 +27,15 @@ class RecordState:
     PENDING = "pending"
     ACTIVE = "active"
     VOID = "void"
+    DISPOSING = "disposing"
+    DISPOSED = "disposed"
 
 
 class VersionState:
     PENDING = "pending"
     CURRENT = "current"
     ARCHIVED = "archived"
+    DISPOSED = "disposed"
 
 
 class Counter(Base):
@@ -61,6 +64,9 @@ class Record(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_by: Mapped[str] = mapped_column(String(128), nullable=False)
     void_reason: Mapped[str | None] = mapped_column(Text)
+    retain_from: Mapped[date | None] = mapped_column(Date)
+    disposal_id: Mapped[int | None] = mapped_column(Integer)
+    disposed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     versions: Mapped[list[Version]] = relationship(
         back_populates="record", order_by="Version.version", cascade="all, delete-orphan"
@@ -90,6 +96,8 @@ class Version(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     writer: Mapped[str | None] = mapped_column(String(128))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    storage_class: Mapped[str | None] = mapped_column(String(32))
 
     record: Mapped[Record] = relationship(back_populates="versions")
 
@@ -242,3 +250,58 @@ class RegisterStart(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class Hold(Base):
+    """A legal hold on one record: while it is not released the record cannot be disposed of."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_name: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    placed_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    placed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    released_by: Mapped[str | None] = mapped_column(String(128))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class DisposalState:
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    DONE = "done"
+
+
+class DisposalRequest(Base):
+    """A manager's request to dispose of records past retention; carried out only once the director approves."""
+
+    __tablename__ = "disposal_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    requested_by: Mapped[str] = mapped_column(String(128), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[DisposalItem]] = relationship(
+        back_populates="request", order_by="DisposalItem.id", cascade="all, delete-orphan"
+    )
+
+
+class DisposalItem(Base):
+    """One record of a disposal request; ``certificate_seq`` is the audit event that certifies its disposal."""
+
+    __tablename__ = "disposal_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("disposal_requests.id"), nullable=False, index=True)
+    record_name: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    certificate_seq: Mapped[int | None] = mapped_column(Integer)
+
+    request: Mapped[DisposalRequest] = relationship(back_populates="items")

@@ -13,8 +13,11 @@ from archive.reading import VersionRef
 from archive.records import RecordView, VersionView
 from audit.trail import Event
 from audit.verify import AuditReport
-from operations import access, records
+from operations import access, records, retention
 from operations.context import Context
+from retention.disposal import Certificate, DisposalView
+from retention.holds import HoldView
+from retention.status import RetentionView
 from search.results import AuditSample, IndexStatus, SearchResults
 
 
@@ -28,9 +31,11 @@ class LocalArchive:
         """Nothing to release: the archive is closed with the command."""
 
     def file_new(
-        self, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None
+        self, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None,
+        retain_from: date | None = None,
     ) -> Filed:
-        return records.file_new(self.ctx, source, record_type=record_type, year=year, title=title, filename=filename)
+        return records.file_new(self.ctx, source, record_type=record_type, year=year, title=title, filename=filename,
+                                retain_from=retain_from)
 
     def file_new_version(self, name: str, source: BinaryIO, *, filename: str | None, comment: str | None) -> Filed:
         return records.file_new_version(self.ctx, name, source, filename=filename, comment=comment)
@@ -64,6 +69,39 @@ class LocalArchive:
 
     def list_grants(self, *, everyone: bool, include_inactive: bool) -> list[GrantView]:
         return access.list_grants(self.ctx, everyone=everyone, include_inactive=include_inactive)
+
+    def retention_show(self, name: str) -> RetentionView:
+        return retention.show(self.ctx, name)
+
+    def retention_due(self) -> list[RetentionView]:
+        return retention.due(self.ctx)
+
+    def retention_dispose(self, names: list[str], reason: str) -> DisposalView:
+        return retention.dispose(self.ctx, names, reason)
+
+    def retention_requests(self, *, pending_only: bool) -> list[DisposalView]:
+        return retention.requests(self.ctx, pending_only=pending_only)
+
+    def retention_approve(self, request_id: int) -> DisposalView:
+        return retention.approve(self.ctx, request_id)
+
+    def retention_deny(self, request_id: int, reason: str) -> DisposalView:
+        return retention.deny(self.ctx, request_id, reason)
+
+    def retention_certificate(self, name: str) -> Certificate:
+        return retention.certificate(self.ctx, name)
+
+    def hold_place(self, name: str, reason: str) -> HoldView:
+        return retention.hold_place(self.ctx, name, reason)
+
+    def hold_release(self, name: str, reason: str | None) -> HoldView:
+        return retention.hold_release(self.ctx, name, reason)
+
+    def hold_list(self, *, include_released: bool) -> list[HoldView]:
+        return retention.hold_list(self.ctx, include_released=include_released)
+
+    def delete(self, name: str) -> None:
+        retention.delete(self.ctx, name)
 
     def audit_log(self, **filters: Any) -> list[Event]:
         return access.audit_log(self.ctx, **filters)

@@ -140,6 +140,34 @@ class BackupSettings:
     threads: int = 4
 
 
+DEFAULT_SCHEDULES = [
+    "contract = 10 years from end",
+    "minutes = 5 years from filing",
+    "report = 3 years from filing",
+    "letter = 5 years from filing",
+    "other = 5 years from filing",
+]
+
+
+@dataclass
+class RetentionSettings:
+    """How long records are kept, write-once storage, and moving superseded versions to a cheaper tier.
+
+    ``schedules``: one ``TYPE = PERIOD from TRIGGER`` line per record type (see
+    :mod:`retention.schedule`). ``object_lock``: put every stored version under S3 Object Lock
+    (compliance mode) until its retention date, where the bucket supports it.
+    ``archive_after_days``: superseded versions older than this move to ``archive_storage_class``
+    (0: never). ``notice_days``: ``retention apply`` reports records whose retention ends
+    within this many days. Dates are days in ``paperwork.time_zone``.
+    """
+
+    schedules: list[str] = field(default_factory=lambda: list(DEFAULT_SCHEDULES))
+    object_lock: bool = True
+    archive_after_days: int = 0
+    archive_storage_class: str = "STANDARD_IA"
+    notice_days: int = 90
+
+
 WEB_LANGUAGES = ("zh", "en")
 
 
@@ -173,6 +201,7 @@ class Settings:
     audit: AuditSettings = field(default_factory=AuditSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     paperwork: PaperworkSettings = field(default_factory=PaperworkSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     web: WebSettings = field(default_factory=WebSettings)
 
     @property
@@ -251,7 +280,9 @@ class Settings:
         return {name: _section_dict(getattr(self, name)) for name in SECTIONS}
 
 
-SECTIONS = ("storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup", "web")
+SECTIONS = (
+    "storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup", "retention", "web",
+)
 
 
 def _section_dict(section: object) -> dict[str, object]:
@@ -386,6 +417,7 @@ def _validate(settings: Settings) -> None:
     if settings.backup.default_target and not TARGET_NAME_PATTERN.match(settings.backup.default_target):
         raise ConfigError(f"backup.default_target {settings.backup.default_target!r} is not a valid target name")
     _validate_paperwork(settings.paperwork)
+    _validate_retention(settings)
     if settings.web.language not in WEB_LANGUAGES:
         raise ConfigError(f"web.language must be one of {', '.join(WEB_LANGUAGES)}, not {settings.web.language!r}")
 
@@ -414,6 +446,29 @@ def _validate_paperwork(paperwork: PaperworkSettings) -> None:
         raise ConfigError(f"paperwork: {exc}") from None
     if len(set(names)) != len(names):
         raise ConfigError("paperwork.meetings: two recurring meetings have the same name")
+
+
+STORAGE_CLASS_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,31}\Z")
+
+
+def _validate_retention(settings: Settings) -> None:
+    from retention.schedule import ScheduleError, parse_schedules
+
+    retention = settings.retention
+    try:
+        schedules = parse_schedules(retention.schedules)
+    except ScheduleError as exc:
+        raise ConfigError(f"retention.schedules: {exc}") from None
+    missing = [t for t in settings.records.types if t not in schedules]
+    if missing:
+        raise ConfigError(f"retention.schedules: no schedule for record type(s) {', '.join(missing)}")
+    unknown = [t for t in schedules if t not in settings.records.types]
+    if unknown:
+        raise ConfigError(f"retention.schedules: {', '.join(unknown)} not in records.types")
+    if not 0 <= retention.archive_after_days <= 36500 or not 0 <= retention.notice_days <= 3660:
+        raise ConfigError("retention.archive_after_days must be 0-36500 and retention.notice_days 0-3660")
+    if not STORAGE_CLASS_PATTERN.match(retention.archive_storage_class):
+        raise ConfigError(f"retention.archive_storage_class {retention.archive_storage_class!r} is not an S3 storage class")
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")

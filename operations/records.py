@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from typing import BinaryIO
 
 from archive.filing import Filed, file_record, file_version
@@ -16,16 +17,19 @@ from archive.records import RecordView, VersionView, describe, list_records
 from audit.trail import record as audit
 from naming import parse_name
 from operations.context import Context
+from retention.holds import active_hold, set_storage_hold
 from search.queue import filed as index_filed
 
 
 def file_new(
-    ctx: Context, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None
+    ctx: Context, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None,
+    retain_from: date | None = None,
 ) -> Filed:
     """File a new record as the actor (policy action ``file`` for its type)."""
     ctx.require("file", "record.file", record_type=record_type)
     filed = file_record(
         ctx.archive, source, record_type=record_type, year=year, actor=ctx.actor.name, title=title, filename=filename,
+        retain_from=retain_from,
     )
     audit(ctx.archive, ctx.actor, "record.file", record=filed.name, version=filed.version,
           detail={"size": filed.size, "sha256": filed.sha256})
@@ -42,6 +46,10 @@ def file_new_version(
     filed = file_version(ctx.archive, str(name), source, actor=ctx.actor.name, filename=filename, comment=comment)
     audit(ctx.archive, ctx.actor, "record.version", record=filed.name, version=filed.version,
           detail={"size": filed.size, "sha256": filed.sha256})
+    with ctx.archive.catalog.read() as session:
+        held = active_hold(session, filed.name) is not None
+    if held:
+        set_storage_hold(ctx.archive, filed.name, True)
     index_filed(ctx.archive, filed.name)
     return filed
 

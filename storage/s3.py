@@ -36,6 +36,7 @@ class StoredVersion:
     size: int
     last_modified: datetime | None
     is_latest: bool
+    is_delete_marker: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,8 +224,9 @@ class ObjectStore:
     @_storage_errors
     def put_locked(self, key: str, data: bytes, retain_until: datetime | None) -> str:
         """Store ``data`` as a new version, under COMPLIANCE retention until ``retain_until`` if given."""
-        retention = Retention(COMPLIANCE, retain_until.astimezone(UTC)) if retain_until is not None else None
-        result = self.client.put_object(self.bucket, key, io.BytesIO(data), len(data), retention=retention)
+        result = self.client.put_object(
+            self.bucket, key, io.BytesIO(data), len(data), retention=_retention(retain_until)
+        )
         return self._version_id(result.version_id, key)
 
     @_storage_errors
@@ -258,18 +260,78 @@ class ObjectStore:
         ]
 
     @_storage_errors
-    def put_stream(self, key: str, stream: BinaryIO) -> str:
-        """Upload a stream of unknown length (multipart when large); return the new version id."""
-        result = self.client.put_object(self.bucket, key, stream, -1, part_size=self.part_size)
+    def put_stream(self, key: str, stream: BinaryIO, retain_until: datetime | None = None) -> str:
+        """Upload a stream of unknown length (multipart when large); return the new version id.
+
+        With ``retain_until`` the version is stored under COMPLIANCE retention until then.
+        """
+        result = self.client.put_object(
+            self.bucket, key, stream, -1, part_size=self.part_size, retention=_retention(retain_until)
+        )
         return self._version_id(result.version_id, key)
 
     @_storage_errors
-    def copy(self, source_key: str, source_version: str, target_key: str) -> str:
-        """Server-side copy of one object version; return the new version id."""
+    def copy(
+        self, source_key: str, source_version: str, target_key: str, *, retain_until: datetime | None = None,
+        storage_class: str | None = None,
+    ) -> str:
+        """Server-side copy of one object version; return the new version id.
+
+        ``retain_until`` puts the copy under COMPLIANCE retention; ``storage_class`` stores it
+        in that class (the copy carries no user metadata either way).
+        """
+        headers = {"x-amz-storage-class": storage_class} if storage_class else None
         result = self.client.copy_object(
-            self.bucket, target_key, CopySource(self.bucket, source_key, version_id=source_version)
+            self.bucket,
+            target_key,
+            CopySource(self.bucket, source_key, version_id=source_version),
+            metadata=headers,
+            metadata_directive="REPLACE" if headers else None,
+            retention=_retention(retain_until),
         )
         return self._version_id(result.version_id, target_key)
+
+    @_storage_errors
+    def object_lock_enabled(self) -> bool:
+        """Whether the bucket was created with Object Lock (so versions can carry a retention date)."""
+        try:
+            self.client.get_object_lock_config(self.bucket)
+        except S3Error as exc:
+            if exc.code in ("ObjectLockConfigurationNotFoundError", "NoSuchObjectLockConfiguration",
+                            "InvalidRequest", "NotImplemented"):
+                return False
+            raise
+        return True
+
+    @_storage_errors
+    def extend_retention(self, key: str, version_id: str, retain_until: datetime) -> None:
+        """Put (or lengthen) COMPLIANCE retention on one version; a server refuses to shorten it."""
+        self.client.set_object_retention(self.bucket, key, _retention(retain_until), version_id=version_id)
+
+    @_storage_errors
+    def set_legal_hold(self, key: str, version_id: str, on: bool) -> None:
+        """Turn S3 legal hold on or off for one version (needs an Object Lock bucket)."""
+        if on:
+            self.client.enable_object_legal_hold(self.bucket, key, version_id=version_id)
+        else:
+            self.client.disable_object_legal_hold(self.bucket, key, version_id=version_id)
+
+    @_storage_errors
+    def storage_class(self, key: str, version_id: str) -> str:
+        """The storage class the server reports for one version (``STANDARD`` when it reports none)."""
+        stat = self.client.stat_object(self.bucket, key, version_id=version_id)
+        return str(stat.metadata.get("x-amz-storage-class") or "STANDARD")
+
+    @_storage_errors
+    def delete_unless_retained(self, key: str, version_id: str) -> bool:
+        """Delete one version; False (and nothing raised) when Object Lock or a legal hold keeps it."""
+        try:
+            self.client.remove_object(self.bucket, key, version_id=version_id)
+        except S3Error as exc:
+            if exc.code in ("AccessDenied", "ObjectLocked", "InvalidRequest") and self._version_exists(key, version_id):
+                return False
+            raise
+        return True
 
     @_storage_errors
     def read_range(self, key: str, version_id: str, offset: int, length: int) -> bytes:
@@ -298,8 +360,8 @@ class ObjectStore:
         self.client.remove_object(self.bucket, key, version_id=version_id)
 
     @_storage_errors
-    def list_versions(self, prefix: str) -> list[StoredVersion]:
-        """Every version of every object under ``prefix`` (delete markers excluded)."""
+    def list_versions(self, prefix: str, *, with_delete_markers: bool = False) -> list[StoredVersion]:
+        """Every version of every object under ``prefix`` (delete markers only if asked for)."""
         return [
             StoredVersion(
                 key=obj.object_name or "",
@@ -307,9 +369,10 @@ class ObjectStore:
                 size=int(obj.size or 0),
                 last_modified=obj.last_modified,
                 is_latest=str(obj.is_latest).lower() == "true",
+                is_delete_marker=bool(obj.is_delete_marker),
             )
             for obj in self.client.list_objects(self.bucket, prefix=prefix, recursive=True, include_version=True)
-            if not obj.is_delete_marker
+            if with_delete_markers or not obj.is_delete_marker
         ]
 
     def _version_id(self, version_id: str | None, key: str) -> str:
@@ -318,6 +381,10 @@ class ObjectStore:
                 f"bucket {self.bucket} did not return a version id for {key}: versioning is not enabled"
             )
         return version_id
+
+
+def _retention(retain_until: datetime | None) -> Retention | None:
+    return Retention(COMPLIANCE, retain_until.astimezone(UTC)) if retain_until is not None else None
 
 
 def _parse_until(value: str | None) -> datetime | None:

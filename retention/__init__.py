@@ -1,0 +1,1 @@
+"""Records retention: schedules, write-once locks, legal holds and approved disposal."""
