@@ -94,7 +94,11 @@ def read_contents(path: Path) -> CatalogContents:
 
 
 def repoint(path: Path, moves: Iterable[tuple[str, str, str]]) -> None:
-    """In the catalog file ``path``, point versions at ``(key, old version id)`` to the new version id."""
+    """In the catalog file ``path``, point versions at ``(key, old version id)`` to the new version id.
+
+    The new objects carry no Object Lock yet, so their lock dates are cleared; the restore
+    command then locks them again from the retention schedules.
+    """
     engine = _engine(path)
     try:
         with engine.begin() as connection:
@@ -102,7 +106,7 @@ def repoint(path: Path, moves: Iterable[tuple[str, str, str]]) -> None:
                 connection.execute(
                     update(Version)
                     .where(Version.object_key == key, Version.s3_version_id == old)
-                    .values(s3_version_id=new)
+                    .values(s3_version_id=new, locked_until=None)
                 )
     finally:
         engine.dispose()

@@ -289,13 +289,14 @@ def _restore_record(state: State, snapshot: str, target_name: str | None, name: 
 def _restore_home(state: State, snapshot: str, target_name: str | None, home: Path, as_json: bool) -> None:
     from archive.reading import stored_versions
     from archive.reading import verify as verify_versions
-    from archive.service import Archive
+    from archive.service import Archive, utcnow
     from audit.verify import verify_audit
     from backup.lock import backup_lock
     from backup.repository import load_manifest, resolve_snapshot
     from backup.restore import restore_archive
     from backup.sealing import keys_of
     from config.settings import load_settings
+    from retention.apply import extend_locks
 
     settings = load_settings(state.home)  # where the target is configured; not opened as an archive
     configured, target = _open(settings, target_name)
@@ -309,6 +310,7 @@ def _restore_home(state: State, snapshot: str, target_name: str | None, home: Pa
         destination.close()
     restored = Archive.open(home)
     try:
+        locked = extend_locks(restored, utcnow())
         refs = stored_versions(restored)
         with progress("verifying", not as_json) as (start, step):
             start(len(refs))
@@ -316,12 +318,13 @@ def _restore_home(state: State, snapshot: str, target_name: str | None, home: Pa
         trail = verify_audit(restored, probe_lock=False)
         _audit(restored, "backup.restore", "ok" if not problems and trail.ok else "failed", detail={
             "target": configured.name, "snapshot": manifest.snapshot, "objects": report.objects,
-            "problems": len(problems), "audit_ok": trail.ok,
+            "problems": len(problems), "audit_ok": trail.ok, "versions_locked": locked,
         })
     finally:
         restored.close()
     if as_json:
-        print_json({**report.as_dict(), "verified": len(refs), "problems": [p.__dict__ for p in problems],
+        print_json({**report.as_dict(), "versions_locked": locked, "verified": len(refs),
+                    "problems": [p.__dict__ for p in problems],
                     "audit": trail.as_dict()})
     else:
         for problem in problems:
@@ -330,7 +333,8 @@ def _restore_home(state: State, snapshot: str, target_name: str | None, home: Pa
             click.echo(f"audit trail: {trail.problem}")
         click.echo(
             f"restored snapshot {manifest.snapshot} into {home}: {report.records} record(s), {report.versions} "
-            f"version(s), {report.checkpoints} audit checkpoint(s); read back {len(refs)} version(s): "
+            f"version(s) ({locked} write-once again), {report.checkpoints} audit checkpoint(s); "
+            f"read back {len(refs)} version(s): "
             f"{len(problems)} problem(s); audit trail {'verified' if trail.ok else 'FAILED'}"
         )
     if problems or not trail.ok:

@@ -462,9 +462,6 @@ def _validate_retention(settings: Settings) -> None:
     missing = [t for t in settings.records.types if t not in schedules]
     if missing:
         raise ConfigError(f"retention.schedules: no schedule for record type(s) {', '.join(missing)}")
-    unknown = [t for t in schedules if t not in settings.records.types]
-    if unknown:
-        raise ConfigError(f"retention.schedules: {', '.join(unknown)} not in records.types")
     if not 0 <= retention.archive_after_days <= 36500 or not 0 <= retention.notice_days <= 3660:
         raise ConfigError("retention.archive_after_days must be 0-36500 and retention.notice_days 0-3660")
     if not STORAGE_CLASS_PATTERN.match(retention.archive_storage_class):

@@ -24,10 +24,13 @@ from zoneinfo import ZoneInfo
 
 FILING = "filing"
 MAX_YEARS = 200
+_MAX_DIGITS = 9  # longer counts are certainly beyond MAX_YEARS (and int() of them stays cheap)
+# Periods are compared by their average length: 400 Gregorian years are 146097 days and 4800 months.
+_DAYS_PER_400_YEARS = 146097
 
 _UNITS = {"year": "years", "years": "years", "month": "months", "months": "months", "day": "days", "days": "days"}
 _SPEC = re.compile(r"^\s*(?P<type>[a-z][a-z0-9-]*)\s*=\s*(?P<period>.+?)\s+from\s+(?P<trigger>[a-z][a-z-]*)\s*$")
-_TERM = re.compile(r"(\d{1,4})\s*([a-z]+)")
+_TERM = re.compile(r"(?<!\d)(\d+)\s*([a-z]+)")
 
 
 class ScheduleError(ValueError):
@@ -54,6 +57,7 @@ def parse_period(text: str) -> Period:
     remaining = text.strip().lower()
     if not remaining:
         raise ScheduleError("a retention period is empty")
+    too_long = f"retention period {text!r} is longer than {MAX_YEARS} years"
     counts = {"years": 0, "months": 0, "days": 0}
     seen: set[str] = set()
     position = 0
@@ -66,18 +70,29 @@ def parse_period(text: str) -> Period:
         if unit in seen:
             raise ScheduleError(f"{unit} given twice in retention period {text!r}")
         seen.add(unit)
-        counts[unit] = int(match.group(1))
+        digits = match.group(1).lstrip("0") or "0"
+        if len(digits) > _MAX_DIGITS:
+            raise ScheduleError(too_long)
+        counts[unit] = int(digits)
         position = match.end()
     if not seen or remaining[position:].strip():
         raise ScheduleError(f"retention period {text!r} is not like '10 years' or '1 year 6 months'")
     period = Period(**counts)
-    if period.years + period.months // 12 + period.days // 366 > MAX_YEARS:
-        raise ScheduleError(f"retention period {text!r} is longer than {MAX_YEARS} years")
+    if _too_long(period):
+        raise ScheduleError(too_long)
     return period
+
+
+def _too_long(period: Period) -> bool:
+    """Longer than MAX_YEARS years on average (exact integer arithmetic, so no year-fraction is lost)."""
+    months = period.years * 12 + period.months
+    return months * _DAYS_PER_400_YEARS + period.days * 4800 > MAX_YEARS * 12 * _DAYS_PER_400_YEARS
 
 
 def add_period(start: date, period: Period) -> date:
     """``start`` plus the period: calendar years and months first (clamped to the month's end), then days."""
+    if min(period.years, period.months, period.days) < 0:
+        raise ScheduleError(f"retention period {period} is negative")
     month_index = start.year * 12 + (start.month - 1) + period.years * 12 + period.months
     year, month = divmod(month_index, 12)
     if year > date.max.year:
@@ -162,15 +177,22 @@ def retention_date(schedule: Schedule, filed_on: date, retain_from: date | None)
 
 
 def check_trigger(schedule: Schedule, retain_from: date | None) -> None:
-    """A ``--retain-from`` date only makes sense for a schedule counted from a date other than filing."""
-    if retain_from is not None and schedule.from_filing:
+    """A ``--retain-from`` date only makes sense for a schedule counted from a date other than filing,
+    and only when the retention date it gives (and the lock through it) is still inside the calendar."""
+    if retain_from is None:
+        return
+    if schedule.from_filing:
         raise ScheduleError(
             f"{schedule.record_type} records are kept {schedule.describe()}; --retain-from does not apply"
         )
+    if add_period(retain_from, schedule.period) >= date.max:
+        raise ScheduleError(f"{retain_from.isoformat()} plus {schedule.period} is beyond the year {date.max.year}")
 
 
 def day_after_starts(day: date, zone: ZoneInfo) -> datetime:
     """The UTC moment the day after ``day`` begins in ``zone``: a lock that covers all of ``day``."""
+    if day >= date.max:
+        raise ScheduleError(f"a lock through {day.isoformat()} is beyond the year {date.max.year}")
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 

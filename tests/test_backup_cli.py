@@ -16,6 +16,7 @@ import pytest
 from click.testing import Result
 
 import archive.service as service_module
+from archive.reading import stored_versions
 from archive.service import Archive, utcnow
 from audit.log import query
 from audit.trail import Event
@@ -242,7 +243,14 @@ def test_restore_into_a_new_home_from_the_working_home(home: Path, tmp_path: Pat
     make_home(drill, s3_server)
     result = run_ok(home, "backup", "restore", "latest", "--home", str(drill))
     assert "read back 2 version(s): 0 problem(s); audit trail verified" in result.stdout
+    assert "(2 write-once again)" in result.stdout
     assert _contents(drill) == before
+    restored = Archive.open(drill)
+    try:
+        for ref in stored_versions(restored):
+            assert restored.store.read_object(ref.object_key, ref.s3_version_id).lock_mode == "COMPLIANCE"
+    finally:
+        restored.close()
     assert events(drill, "backup.restore")[0].outcome == "ok"
     assert "not empty" in one_line_error(cli(home, "backup", "restore", "latest", "--home", str(drill)), 1)
     assert "goes with --record" in one_line_error(cli(home, "backup", "restore", "latest", "--version", "2"), 2)

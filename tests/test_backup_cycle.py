@@ -91,6 +91,12 @@ def offsite(archive: Archive, kind: str, tmp_path: Path, s3_server: Settings) ->
 
 
 @pytest.fixture(autouse=True)
+def without_object_lock(archive: Archive) -> None:
+    """These tests lose the bucket and delete superseded versions under a running backup: no Object Lock."""
+    archive.settings.retention.object_lock = False
+
+
+@pytest.fixture(autouse=True)
 def small_memory_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """Objects above 100 kB go through the on-disk spool, as objects above 16 MiB do in production."""
     monkeypatch.setattr(snapshot_module, "MEMORY_LIMIT", 100_000)

@@ -104,7 +104,7 @@ def test_killed_new_version_is_dropped_and_record_still_reads(home: Path, tmp_pa
 
 def test_repair_completes_an_upload_that_finished_before_the_crash(archive):
     """The writer died after its object was stored but before the catalog said so."""
-    record, version = _allocate(archive, "contract", 2026, "title", "tester", "a.txt")
+    record, version = _allocate(archive, "contract", 2026, "title", "tester", "a.txt", None)
     write_object(archive, version.object_key, io.BytesIO(b"made it"), bytes.fromhex(version.nonce), _meta(record, version))
     with archive.catalog.write() as session:
         session.get(Version, version.id).writer = "elsewhere-host:1"  # type: ignore[union-attr]
@@ -118,7 +118,7 @@ def test_repair_completes_an_upload_that_finished_before_the_crash(archive):
 
 
 def test_repair_leaves_live_writers_alone(archive):
-    record, version = _allocate(archive, "contract", 2026, None, "tester", None)
+    record, version = _allocate(archive, "contract", 2026, None, "tester", None, None)
     actions = repair(archive)
     assert [(a.action, a.detail.startswith("still being filed")) for a in actions] == [("skipped", True)]
     with archive.catalog.read() as session:

@@ -17,6 +17,7 @@ from archive.service import Archive
 from encryption.envelope import parse_header
 from tests.conftest import cli
 from tests.helpers import all_object_bytes, put_bytes
+from catalog.schema import Version
 from tests.test_filing import _Failing
 
 
@@ -32,6 +33,7 @@ def _filed_archive(archive: Archive) -> None:
 
 
 def test_rotation_reencrypts_everything_and_retire_drops_old_key(archive):
+    archive.settings.retention.object_lock = False  # locked old ciphertexts stay: test_rotation_under_object_lock
     _filed_archive(archive)
     before = _contents(archive)
     old_key = archive.keyring.primary.id
@@ -73,6 +75,28 @@ def test_retire_keeps_keys_still_in_use(archive):
     archive.keyring.add_key()
     assert retire(archive) == []
     assert len(archive.keyring.entries) == 2
+
+
+def test_rotation_under_object_lock_keeps_old_ciphertexts_until_their_date(archive):
+    _filed_archive(archive)
+    before = _contents(archive)
+    old_key = archive.keyring.primary.id
+    assert rotate(archive).reencrypted == 4
+    new_key = archive.keyring.primary.id
+    assert _contents(archive) == before
+    with archive.catalog.read() as session:
+        rows = session.query(Version).all()
+        pinned = {(v.object_key, v.s3_version_id): v.locked_until for v in rows}
+    assert {v.key_id for v in rows} == {new_key}
+    headers = {(key, {k.lower(): v for k, v in meta.items()}["x-amz-version-id"]): parse_header(data).key_id
+               for key, data, meta in all_object_bytes(archive)}
+    assert all(headers[pin] == new_key for pin in pinned)
+    stale = [pin for pin, key_id in headers.items() if key_id == old_key]
+    assert stale, "the old ciphertexts are still under Object Lock"
+    for key, vid in pinned:
+        stored = archive.store.read_object(key, vid)
+        assert stored.lock_mode == "COMPLIANCE" and stored.retain_until is not None
+    assert [entry.id for entry in retire(archive)] == [old_key]  # the leftovers are unreadable from now on
 
 
 def test_cli_keys_never_print_key_material(home: Path):

@@ -53,6 +53,12 @@ chunk_size_kb = 256
 
 [catalog]
 url = "postgresql://db/strongroom"
+
+[retention]
+schedules = [
+    "contract = 10 years from end", "minutes = 5 years from filing", "board-report = 7 years from filing",
+    "a = 1 year from filing", "b = 2 years from filing", "invoice = 7 years from filing", "letter = 1 year from filing",
+]
 """
 
 
@@ -102,7 +108,7 @@ def test_to_toml_round_trip(tmp_path: Path) -> None:
     write_config(tmp_path, FULL_CONFIG)
     s = load_settings(tmp_path)
     data = s.to_toml()
-    assert set(data) == {"storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup",
+    assert set(data) == {"storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup", "retention",
                          "web"}
     assert "secret_key" not in json.dumps(data)
     other = tmp_path / "other"
