@@ -20,6 +20,7 @@ from api import (
     auth_routes,
     errors,
     record_routes,
+    retention_routes,
     search_routes,
 )
 from archive.errors import StrongroomError
@@ -84,7 +85,7 @@ def create_app(archive: Archive, policy: AccessPolicy | None = None) -> FastAPI:
             body.update(status="degraded", storage="unavailable")
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
-    for module in (auth_routes, record_routes, access_routes, audit_routes, search_routes):
+    for module in (auth_routes, record_routes, access_routes, audit_routes, search_routes, retention_routes):
         app.include_router(module.router)
     app.mount("/web", create_web_app(archive, policy))  # the web interface; not part of the OpenAPI schema
     return app

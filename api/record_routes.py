@@ -1,9 +1,9 @@
-"""Records over HTTP: list, file (streamed upload), new version, describe, download (streamed)."""
+"""Records over HTTP: list, file (streamed upload), new version, describe, download (streamed); no deletion."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -11,10 +11,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from api.auth import Call
-from api.errors import ERROR_RESPONSES
+from api.errors import ERROR_RESPONSES, ErrorBody
 from api.streams import SMALL_BODY, primed, request_source
 from archive.reading import VersionRef
-from operations import records
+from operations import records, retention
 from operations.context import Context
 
 router = APIRouter(prefix="/records", tags=["records"], responses=ERROR_RESPONSES)
@@ -47,10 +47,14 @@ async def file_record(
     title: Annotated[str | None, Query(max_length=500)] = None,
     year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
     filename: Annotated[str | None, Query(max_length=255)] = None,
+    retain_from: Annotated[date | None, Query(
+        description="The date the type's retention counts from, when not the filing date (e.g. a contract's end)",
+    )] = None,
 ) -> dict[str, Any]:
     source = await request_source(request)
     filed = await call.run(
         records.file_new, source, record_type=type, year=year or datetime.now().year, title=title, filename=filename,
+        retain_from=retain_from,
     )
     return filed.__dict__
 
@@ -97,6 +101,16 @@ async def content(
     if isinstance(body, bytes):
         return Response(body, media_type="application/octet-stream", headers=headers)
     return StreamingResponse(body, media_type="application/octet-stream", headers=headers)
+
+
+@router.delete(
+    "/{name}",
+    status_code=403,
+    responses={403: {"model": ErrorBody, "description": "Always: records are never deleted directly (recorded)"}},
+    summary="There is no deletion: always refused and audited; records leave only by approved disposal",
+)
+async def delete(call: Call, name: Annotated[str, NAME]) -> None:
+    await call.run(retention.delete, name)
 
 
 def _open(ctx: Context, name: str, version: int | None) -> tuple[VersionRef, bytes | Iterator[bytes]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from access.actor import Actor
 from archive.errors import StrongroomError, UsageError
 from archive.service import Archive
+from retention.rules import lock_summary
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,8 @@ def serve(archive: Archive, listen: Listen, echo: Callable[[str], None]) -> None
             echo(f"  {password}")
             echo("  log in with 'strongroom login --server URL admin' and choose a new password")
         probe = archive.store.probe_object_lock()
-        echo(f"storage: {settings.storage.endpoint} bucket {settings.storage.bucket}; object lock: "
-             + ("enforced" if probe.enforced else f"NOT enforced ({probe.detail})"))
+        echo(f"storage: {settings.storage.endpoint} bucket {settings.storage.bucket}; "
+             + lock_summary(probe.enforced, probe.detail, archive.locks_versions))
         audit(archive, Actor("system", "admin", "service"), "service.start", detail={"url": listen.url})
         echo(f"serving on {listen.url} (OpenAPI: {listen.url}/docs); Ctrl-C stops")
         config = uvicorn.Config(

@@ -30,6 +30,9 @@ from archive.filing import Filed
 from archive.records import RecordView, VersionView
 from audit.trail import Event
 from audit.verify import AuditReport
+from retention.disposal import Certificate, DisposalView
+from retention.holds import HoldView
+from retention.status import RetentionView
 from search.results import AuditSample, IndexStatus, SearchResults
 from storage.s3 import LockProbe
 
@@ -124,9 +127,11 @@ class RemoteArchive:
         return self._call("GET", "/me")
 
     def file_new(
-        self, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None
+        self, source: BinaryIO, *, record_type: str, year: int, title: str | None, filename: str | None,
+        retain_from: date | None = None,
     ) -> Filed:
-        params = {"type": record_type, "year": year, "title": title, "filename": filename}
+        params = {"type": record_type, "year": year, "title": title, "filename": filename,
+                  "retain_from": retain_from.isoformat() if retain_from else None}
         data = self._call("POST", "/records", params=_present(params), content=upload_body(source),
                           headers={"Content-Type": "application/octet-stream"})
         return Filed(**data)
@@ -186,6 +191,40 @@ class RemoteArchive:
     def list_grants(self, *, everyone: bool, include_inactive: bool) -> list[GrantView]:
         data = self._call("GET", "/access/grants", params={"everyone": everyone, "inactive": include_inactive})
         return [GrantView(**item) for item in data]
+
+    def retention_show(self, name: str) -> RetentionView:
+        return RetentionView(**self._call("GET", f"/retention/records/{quote(name)}"))
+
+    def retention_due(self) -> list[RetentionView]:
+        return [RetentionView(**item) for item in self._call("GET", "/retention/due")]
+
+    def retention_dispose(self, names: list[str], reason: str) -> DisposalView:
+        return DisposalView(**self._call("POST", "/retention/disposals", json={"records": names, "reason": reason}))
+
+    def retention_requests(self, *, pending_only: bool) -> list[DisposalView]:
+        data = self._call("GET", "/retention/disposals", params={"all": not pending_only})
+        return [DisposalView(**item) for item in data]
+
+    def retention_approve(self, request_id: int) -> DisposalView:
+        return DisposalView(**self._call("POST", f"/retention/disposals/{request_id}/approve"))
+
+    def retention_deny(self, request_id: int, reason: str) -> DisposalView:
+        return DisposalView(**self._call("POST", f"/retention/disposals/{request_id}/deny", json={"reason": reason}))
+
+    def retention_certificate(self, name: str) -> Certificate:
+        return Certificate(**self._call("GET", f"/retention/certificates/{quote(name)}"))
+
+    def hold_place(self, name: str, reason: str) -> HoldView:
+        return HoldView(**self._call("POST", "/holds", json={"record": name, "reason": reason}))
+
+    def hold_release(self, name: str, reason: str | None) -> HoldView:
+        return HoldView(**self._call("POST", f"/holds/{quote(name)}/release", json={"reason": reason}))
+
+    def hold_list(self, *, include_released: bool) -> list[HoldView]:
+        return [HoldView(**item) for item in self._call("GET", "/holds", params={"all": include_released})]
+
+    def delete(self, name: str) -> None:
+        self._call("DELETE", f"/records/{quote(name)}")
 
     def audit_log(self, **filters: Any) -> list[Event]:
         params = _present({key: (value.isoformat() if hasattr(value, "isoformat") else value) for key, value in filters.items()})
