@@ -232,7 +232,7 @@ def storage_status(state: State, as_json: bool) -> None:
     data["bucket"] = settings.storage.bucket
     if data["ready"]:
         probe = state.archive.store.probe_object_lock()
-        data["object_lock"] = {"available": probe.available, "enforced": probe.enforced, "detail": probe.detail}
+        data["object_lock"] = {**probe.as_dict(), "record_versions_locked": state.archive.locks_versions}
     if as_json:
         print_json(data)
     else:
@@ -240,8 +240,9 @@ def storage_status(state: State, as_json: bool) -> None:
         click.echo(f"storage: {data['mode']} {data['endpoint']} bucket {data['bucket']}: {running}"
                    + (f" (pid {data['pid']})" if data["pid"] else "") + (", ready" if data["ready"] else ""))
         if "object_lock" in data:
-            click.echo("object lock: enforced (audit checkpoints are write-once)" if probe.enforced
-                       else f"object lock: NOT enforced: {probe.detail}")
+            from retention.rules import lock_summary
+
+            click.echo(lock_summary(probe.enforced, probe.detail, state.archive.locks_versions))
     if not data["ready"]:
         sys.exit(1)
 

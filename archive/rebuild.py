@@ -13,7 +13,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, make_url, select
 
@@ -158,6 +158,7 @@ def _write(archive: Archive, candidates: dict[tuple[str, int], list[_Found]], re
                 title=first.get("title"),  # type: ignore[arg-type]
                 created_at=_parse_time(first["record_created_at"]),
                 created_by=str(first["record_created_by"]),
+                retain_from=date.fromisoformat(str(first["retain_from"])) if first.get("retain_from") else None,
             )
             for number in sorted(chosen):
                 found = chosen[number]

@@ -47,3 +47,14 @@ def expiring_soon(retention: RetentionDate, today: date, notice_days: int) -> bo
     """Retention ends within ``notice_days`` (and has not ended yet)."""
     until = retention.until
     return until is not None and today <= until <= today + timedelta(days=notice_days)
+
+
+def lock_summary(enforced: bool, detail: str, lock_versions: bool) -> str:
+    """One line on what write-once storage protects, from the Object Lock probe and ``retention.object_lock``."""
+    if not enforced:
+        return (f"object lock: NOT enforced ({detail}); the archive still refuses to dispose of a record before "
+                "its retention date, but the storage itself does not stop early deletion")
+    if not lock_versions:
+        return ("object lock: enforced for audit checkpoints; record versions are not locked "
+                "(retention.object_lock = false)")
+    return "object lock: enforced; every record version is write-once until its retention date"

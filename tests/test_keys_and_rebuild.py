@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,8 @@ def test_catalog_rebuild_restores_records_versions_and_gaps(home: Path):
     with pytest.raises(StrongroomError):
         file_record(archive, _Failing(), record_type="contract", year=2026, actor="tester")  # type: ignore[arg-type]
     put_bytes(archive, b"after the void")
+    ends = file_record(archive, io.BytesIO(b"ends 2030"), record_type="contract", year=2026, actor="tester",
+                       retain_from=date(2030, 6, 30)).name
     before_ls = json.loads(cli(home, "ls", "--all", "--json").output)
     before = _contents(archive)
     archive.close()
@@ -126,7 +129,7 @@ def test_catalog_rebuild_restores_records_versions_and_gaps(home: Path):
 
     fresh = Archive.open(home)
     report = rebuild(fresh)
-    assert (report.records, report.versions, report.voids, report.skipped) == (4, 5, 1, [])
+    assert (report.records, report.versions, report.voids, report.skipped) == (5, 6, 1, [])
     assert _contents(fresh) == before
     after_ls = json.loads(cli(home, "ls", "--all", "--json").output)
     keep = ("name", "state", "title", "current_version", "versions", "size", "created_by", "created_at")
@@ -136,7 +139,8 @@ def test_catalog_rebuild_restores_records_versions_and_gaps(home: Path):
     assert [r["name"] for r in after_ls if r["state"] == "void"] == ["2026-0003-contract"]
     versions = json.loads(cli(home, "versions", "2026-0001-contract", "--json").output)
     assert [(v["state"], v["comment"]) for v in versions] == [("archived", None), ("current", "amended")]
-    assert put_bytes(fresh, b"next").name == "2026-0005-contract"
+    assert json.loads(cli(home, "retention", "show", ends, "--json").output)["retain_until"] == "2040-06-30"
+    assert put_bytes(fresh, b"next").name == "2026-0006-contract"
     fresh.close()
 
 

@@ -125,3 +125,21 @@ def test_probe_of_unreachable_storage_raises_storage_unavailable():
     store = ObjectStore("127.0.0.1:9", "x", "y", "some-bucket", secure=False)
     with pytest.raises(StorageUnavailable, match="unreachable"):
         store.probe_object_lock()
+
+
+def test_bucket_without_object_lock_files_unlocked_versions_and_says_so(plain_bucket_archive):
+    from cli import main
+    from click.testing import CliRunner
+
+    from tests.helpers import put_bytes
+
+    archive = plain_bucket_archive
+    assert archive.locks_versions is False
+    name = put_bytes(archive, b"minutes", record_type="minutes").name
+    (stored,) = archive.store.list_versions(f"current/{name}")
+    assert archive.store.read_object(stored.key, stored.version_id).lock_mode is None
+    status = CliRunner().invoke(main, ["--home", str(archive.settings.home), "storage", "status"])
+    assert status.exit_code == 0
+    assert ("object lock: NOT enforced (the bucket has no Object Lock (a put with retention was refused: "
+            in status.output)
+    assert "the archive still refuses to dispose of a record before its retention date" in status.output
