@@ -25,16 +25,18 @@ TYPES = ("contract", "minutes", "report")
 
 # The default policy, spelled out: for each role and record type, exactly the actions allowed.
 STAFF_OPEN = {"read", "view", "file", "version", "request", "list"}
+MANAGING = {"retention", "dispose"}
+DIRECTING = {"grant", "audit", "hold", "approve-disposal"} | MANAGING
 EXPECTED = {
     "director": {
-        "contract": {"read", "view", "file", "version", "request", "grant", "audit", "list"},
-        "minutes": {"read", "view", "file", "version", "request", "grant", "audit", "list"},
-        "report": {"read", "view", "file", "version", "request", "grant", "audit", "list"},
+        "contract": {"read", "view", "file", "version", "request", "list"} | DIRECTING,
+        "minutes": {"read", "view", "file", "version", "request", "list"} | DIRECTING,
+        "report": {"read", "view", "file", "version", "request", "list"} | DIRECTING,
     },
     "manager": {
-        "contract": {"file", "version", "request", "list"},
-        "minutes": STAFF_OPEN,
-        "report": STAFF_OPEN,
+        "contract": {"file", "version", "request", "list"} | MANAGING,
+        "minutes": STAFF_OPEN | MANAGING,
+        "report": STAFF_OPEN | MANAGING,
     },
     "staff": {
         "contract": {"file", "version", "request", "list"},
@@ -42,9 +44,9 @@ EXPECTED = {
         "report": STAFF_OPEN,
     },
     "auditor": {
-        "contract": {"request", "audit", "list"},
-        "minutes": {"read", "view", "request", "audit", "list"},
-        "report": {"read", "view", "request", "audit", "list"},
+        "contract": {"request", "audit", "list", "retention"},
+        "minutes": {"read", "view", "request", "audit", "list", "retention"},
+        "report": {"read", "view", "request", "audit", "list", "retention"},
     },
     "admin": {
         "contract": {"request", "users", "list"},
@@ -55,10 +57,10 @@ EXPECTED = {
 # Actions that concern no record type (record_type None): only "*" rules apply (the director
 # reads every type, including types added to records.types later).
 EXPECTED_UNTYPED = {
-    "director": {"read", "view", "file", "version", "request", "grant", "audit", "list"},
-    "manager": {"file", "version", "request", "list"},
+    "director": {"read", "view", "file", "version", "request", "list"} | DIRECTING,
+    "manager": {"file", "version", "request", "list"} | MANAGING,
     "staff": {"file", "version", "request", "list"},
-    "auditor": {"request", "audit", "list"},
+    "auditor": {"request", "audit", "list", "retention"},
     "admin": {"request", "users", "list"},
 }
 
@@ -115,7 +117,8 @@ def grant_to(archive, policy, actor, name, days=None, approver=DIRECTOR):
 
 
 def test_default_matrix(archive, policy, records):
-    assert set(ACTIONS) == {"read", "view", "list", "file", "version", "request", "grant", "audit", "users"}
+    assert set(ACTIONS) == {"read", "view", "list", "file", "version", "request", "grant", "audit", "users",
+                            "retention", "hold", "dispose", "approve-disposal"}
     wrong = []
     with archive.catalog.read() as session:
         for role in ROLES:
