@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -17,6 +18,11 @@ ID = Path(ge=1, le=2**62)
 NAME = Path(description="Record name YEAR-NUMBER-TYPE", examples=["2026-0001-contract"], max_length=64)
 RecordName = Annotated[str, Field(min_length=1, max_length=64, examples=["2026-0001-contract"])]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class TriggerForm(BaseModel):
+    date: dt.date
+    reason: Reason
 
 
 class DisposeForm(BaseModel):
@@ -40,6 +46,13 @@ class ReleaseForm(BaseModel):
 @router.get("/retention/records/{name}", summary="A record's retention date and why, its write-once date and any hold")
 async def show(call: Call, name: Annotated[str, NAME]) -> dict[str, Any]:
     view = await call.run(retention.show, name)
+    return view.as_dict()
+
+
+@router.post("/retention/records/{name}/trigger",
+             summary="Give or correct the date a record's retention counts from (e.g. a contract's end date)")
+async def set_trigger(call: Call, name: Annotated[str, NAME], form: TriggerForm) -> dict[str, Any]:
+    view = await call.run(retention.set_trigger, name, form.date, form.reason)
     return view.as_dict()
 
 

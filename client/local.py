@@ -76,6 +76,9 @@ class LocalArchive:
     def retention_due(self) -> list[RetentionView]:
         return retention.due(self.ctx)
 
+    def retention_trigger(self, name: str, day: date, reason: str) -> RetentionView:
+        return retention.set_trigger(self.ctx, name, day, reason)
+
     def retention_dispose(self, names: list[str], reason: str) -> DisposalView:
         return retention.dispose(self.ctx, names, reason)
 

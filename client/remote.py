@@ -198,6 +198,10 @@ class RemoteArchive:
     def retention_due(self) -> list[RetentionView]:
         return [RetentionView(**item) for item in self._call("GET", "/retention/due")]
 
+    def retention_trigger(self, name: str, day: date, reason: str) -> RetentionView:
+        body = {"date": day.isoformat(), "reason": reason}
+        return RetentionView(**self._call("POST", f"/retention/records/{name}/trigger", json=body))
+
     def retention_dispose(self, names: list[str], reason: str) -> DisposalView:
         return DisposalView(**self._call("POST", "/retention/disposals", json={"records": names, "reason": reason}))
 

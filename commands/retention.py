@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from commands.common import State, actor_option, json_option, operator_actor, pass_state, print_json
@@ -13,6 +15,7 @@ def retention() -> None:
 
     \b
     strongroom retention show 2026-0001-contract
+    strongroom retention trigger 2026-0001-contract --date 2031-06-30 --reason "contract ended"
     strongroom retention due [--json]
     strongroom retention dispose 2016-0003-minutes --reason "retention ended"   (manager)
     strongroom retention approve 4                                               (director)
@@ -71,6 +74,24 @@ def due(state: State, actor: str, as_json: bool) -> None:
     for view in found:
         click.echo(f"{view.name:<26} retained until {view.retain_until}  ({view.basis})")
     click.echo(f"{len(found)} record(s) past retention")
+
+
+@retention.command("trigger")
+@click.argument("name")
+@click.option("--date", "day", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="The date NAME's retention counts from (e.g. the contract's end date).")
+@click.option("--reason", required=True, help="Why (kept in the audit trail).")
+@actor_option
+@json_option
+@pass_state
+def trigger(state: State, name: str, day: datetime, reason: str, actor: str, as_json: bool) -> None:
+    """Give or correct the date NAME's retention counts from, when it was not known at filing (manager)."""
+    view = state.backend(actor).retention_trigger(name, day.date(), reason)
+    if as_json:
+        print_json(view.as_dict())
+        return
+    for line in _retention_lines(view):
+        click.echo(line)
 
 
 def _request_line(item: object) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from archive.service import utcnow
 from naming import parse_name
 from operations.context import Context
-from retention import disposal, holds, status
+from retention import disposal, holds, status, trigger
 from retention.disposal import Certificate, DisposalView
 from retention.holds import HoldView
 from retention.status import RetentionView
@@ -24,6 +26,13 @@ def due(ctx: Context) -> list[RetentionView]:
     ctx.require("retention", "retention.due")
     with ctx.archive.catalog.read() as session:
         return status.due(session, ctx.archive, utcnow())
+
+
+def set_trigger(ctx: Context, name: str, day: date, reason: str) -> RetentionView:
+    """Give or correct the date NAME's retention counts from (``dispose`` right); its locks follow."""
+    trigger.set_trigger(ctx.archive, ctx.policy, ctx.actor, name, day, reason)
+    with ctx.archive.catalog.read() as session:
+        return status.show(session, ctx.archive, name, utcnow())
 
 
 def dispose(ctx: Context, names: list[str], reason: str) -> DisposalView:

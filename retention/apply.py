@@ -52,14 +52,18 @@ class ApplyReport:
         return "retention apply: " + ", ".join(parts)
 
 
-def extend_locks(archive: Archive, now: datetime) -> int:
-    """Lengthen each live version's lock to its record's current retention date; return how many changed."""
+def extend_locks(archive: Archive, now: datetime, name: str | None = None) -> int:
+    """Lengthen each live version's lock to its record's current retention date; return how many changed.
+
+    Every active record, or only the one named.
+    """
     if not archive.locks_versions:
         return 0
+    query = select(Record).where(Record.state == RecordState.ACTIVE).options(selectinload(Record.versions))
+    if name is not None:
+        query = query.where(Record.name == name)
     with archive.catalog.read() as session:
-        records = session.scalars(
-            select(Record).where(Record.state == RecordState.ACTIVE).options(selectinload(Record.versions))
-        )
+        records = session.scalars(query)
         todo: list[tuple[int, str, str, datetime]] = []
         for record in records:
             wanted = lock_moment(

@@ -115,6 +115,12 @@ def test_approved_disposal_deletes_every_version_and_leaves_a_certificate(home: 
     assert again.exit_code == 1 and f"already in disposal request {request_id}" in again.output
     assert cli(home, "retention", "approve", str(request_id), "--as", "mark").exit_code == 3
 
+    def found(word: str) -> list[str]:
+        result = cli(home, "search", word, "--json", "--as", "dora")
+        assert result.exit_code == 0, result.output
+        return [hit["name"] for hit in json.loads(result.output)["hits"]]
+
+    assert old in found("old")
     with _catalog(home) as db:
         hashes = [row[0] for row in db.execute(
             "SELECT sha256 FROM versions JOIN records ON records.id = record_id WHERE name = ? ORDER BY version",
@@ -129,6 +135,7 @@ def test_approved_disposal_deletes_every_version_and_leaves_a_certificate(home: 
         assert record_objects(archive.store, kept) != []
     finally:
         archive.close()
+    assert found("old") == [], "a disposed record leaves the search index"
     gone = cli(home, "get", old, "-o", "-", "--as", "dora")
     assert gone.exit_code == 1 and "was disposed of on" in gone.output
 
@@ -268,3 +275,40 @@ def test_apply_lengthens_locks_when_a_schedule_grows(home: Path, tmp_path: Path,
     finally:
         archive.close()
     assert json.loads(cli(home, "retention", "apply", "--json").output)["locks_extended"] == 0
+
+
+def test_a_trigger_date_given_later_sets_retention_and_lengthens_locks(home: Path, tmp_path: Path) -> None:
+    name = _put(home, write_file(tmp_path / "c.txt", b"open-ended"), "--type", "contract", "--as", "setup")
+    _users(home)
+    before = json.loads(cli(home, "retention", "show", name, "--json", "--as", "mark").output)
+    assert before["retain_until"] is None and "not known yet" in cli(home, "retention", "show", name, "--as",
+                                                                      "mark").output
+    assert cli(home, "retention", "trigger", name, "--date", "2030-06-30", "--reason", "ended",
+               "--as", "sam").exit_code == 3
+    set_later = cli(home, "retention", "trigger", name, "--date", "2030-06-30", "--reason", "contract ended",
+                    "--as", "mark", "--json")
+    assert set_later.exit_code == 0, set_later.output
+    after = json.loads(set_later.output)
+    assert after["retain_until"] == "2040-06-30"
+    assert after["locked_until"] == _end_of_day(date(2040, 6, 30)).isoformat()
+    archive = Archive.open(home)
+    try:
+        (item,) = record_objects(archive.store, name)
+        assert archive.store.read_object(item.key, item.version_id).retain_until == _end_of_day(date(2040, 6, 30))
+    finally:
+        archive.close()
+
+    corrected = json.loads(cli(home, "retention", "trigger", name, "--date", "2001-01-01", "--reason", "typo",
+                               "--as", "mark", "--json").output)
+    assert corrected["retain_until"] == "2011-01-01"
+    assert corrected["locked_until"] == after["locked_until"], "a lock is never shortened"
+    refused = cli(home, "retention", "dispose", name, "--reason", "over", "--as", "mark")
+    assert refused.exit_code == 1 and "write-once in storage until 2040-06-30" in refused.output
+    log = json.loads(cli(home, "audit", "log", "--action", "retention.trigger", "--json", "--as", "alice").output)
+    assert [(e["actor"], e["outcome"], e["detail"].get("to")) for e in log] == [
+        ("sam", "denied", None), ("mark", "ok", "2030-06-30"), ("mark", "ok", "2001-01-01")]
+    wrong = cli(home, "retention", "trigger", name, "--date", "2030-13-01", "--reason", "x", "--as", "mark")
+    assert wrong.exit_code == 2
+    minutes = _put(home, write_file(tmp_path / "m.txt", b"m"), "--type", "minutes", "--as", "mark")
+    assert cli(home, "retention", "trigger", minutes, "--date", "2030-01-01", "--reason", "x",
+               "--as", "mark").exit_code == 2

@@ -94,6 +94,14 @@ def test_retain_from_is_filed_over_http_and_checked_like_locally(service: Servic
     assert bad.status_code == 422 and bad.json()["error"].startswith("query.retain_from")
     assert run(service, cli_dir, "sam", "retention", "show", name).returncode == 3
 
+    open_ended = put(service, cli_dir, "sam", b"open-ended lease", "--type", "contract")["name"]
+    assert run_json(service, cli_dir, "mona", "retention", "show", open_ended)["retain_until"] is None
+    assert run(service, cli_dir, "sam", "retention", "trigger", open_ended, "--date", "2031-01-31",
+               "--reason", "ended").returncode == 3
+    given = run_json(service, cli_dir, "mona", "retention", "trigger", open_ended, "--date", "2031-01-31",
+                     "--reason", "contract ended")
+    assert given["retain_until"] == "2041-01-31" and given["locked_until"].startswith("2041-01-31")
+
 
 def test_approved_disposal_over_http_leaves_a_certificate(service: Service, cli_dir: Path) -> None:
     data = b"old contract, ended 2001\n" * 100
