@@ -114,6 +114,12 @@ def test_approved_disposal_deletes_every_version_and_leaves_a_certificate(home: 
     again = cli(home, "retention", "dispose", old, "--reason", "twice", "--as", "mark")
     assert again.exit_code == 1 and f"already in disposal request {request_id}" in again.output
     assert cli(home, "retention", "approve", str(request_id), "--as", "mark").exit_code == 3
+    assert cli(home, "get", old, "-o", "-", "--as", "dora").output == "old contract v2", "nothing goes unapproved"
+    archive = Archive.open(home)
+    try:
+        assert len(record_objects(archive.store, old)) == 2  # past retention: no lock kept the superseded copy
+    finally:
+        archive.close()
 
     def found(word: str) -> list[str]:
         result = cli(home, "search", word, "--json", "--as", "dora")
@@ -177,6 +183,12 @@ def test_a_held_record_cannot_be_disposed_of(home: Path, tmp_path: Path) -> None
     assert [(h["record"], h["reason"]) for h in holds] == [(name, "litigation 2026-17")]
 
     assert cli(home, "hold", "release", name, "--reason", "settled", "--as", "dora").exit_code == 0
+    pending = json.loads(cli(home, "retention", "dispose", name, "--reason", "over", "--as", "mark", "--json").output)
+    assert cli(home, "hold", "place", name, "--reason", "new claim", "--as", "dora").exit_code == 0
+    blocked = cli(home, "retention", "approve", str(pending["id"]), "--as", "dora")
+    assert blocked.exit_code == 1 and "on legal hold" in blocked.output, "a hold placed after the request still wins"
+    assert cli(home, "retention", "deny", str(pending["id"]), "--reason", "held", "--as", "dora").exit_code == 0
+    assert cli(home, "hold", "release", name, "--as", "dora").exit_code == 0
     archive = Archive.open(home)
     try:
         assert not archive.store.client.is_object_legal_hold_enabled(archive.store.bucket, item.key, item.version_id)

@@ -1,21 +1,33 @@
-"""The web interface's parts that need no browser: the catalogue, CSRF tokens, cookies, streamed uploads."""
+"""The web interface's parts that need no browser: the catalogue, CSRF tokens, cookies, streamed uploads,
+and the upload form and record page in-process (no service, no browser)."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
+import httpx
 import pytest
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+from access.actor import Actor
+from access.policy import AccessPolicy
+from accounts.users import add_user, login
 from archive.errors import ConfigError, UsageError
+from archive.records import list_records
+from archive.service import Archive
 from config.settings import CONFIG_FILE, load_settings
+from tests.conftest import cli
 from web import csrf
-from web.i18n import catalogue
+from web.app import create_web_app
+from web.i18n import LANGUAGE_COOKIE, catalogue
 from web.search_page import Piece, pieces
 from web.session import SESSION_COOKIE, start_session
 from web.uploads import StreamedUpload
@@ -162,3 +174,94 @@ def test_an_upload_form_without_a_file_or_cut_short_is_refused() -> None:
         parse(whole[:3000], chunk=512)
     with pytest.raises(UsageError, match="multipart"):
         StreamedUpload(iter(()), "application/octet-stream")  # type: ignore[arg-type]
+
+
+# -- pages in-process --------------------------------------------------------------------
+
+WEB_USERS = {"dora": ("director", "d1rector-unit-pw"), "sam": ("staff", "st4ff-unit-pw")}
+
+
+class Pages:
+    """The web interface in-process (httpx's ASGI transport), as one logged-in user."""
+
+    def __init__(self, app: FastAPI, token: str, lang: str) -> None:
+        self.app = app
+        self.token = token
+        self.cookies = {SESSION_COOKIE: token, LANGUAGE_COOKIE: lang}
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        async def send() -> httpx.Response:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://archive.test",
+                                         cookies=self.cookies) as client:
+                return await client.request(method, path, **kwargs)
+
+        return anyio.run(send)
+
+    def get(self, path: str) -> httpx.Response:
+        return self._send("GET", path)
+
+    def upload(self, record_type: str, retain_from: str) -> httpx.Response:
+        """The upload form posted as a browser does: the fields, then the file."""
+        fields = {csrf.FIELD: csrf.token_for(self.app.state.csrf_key, self.token), "type": record_type,
+                  "title": "Lease, branch 3", "year": "2024", "retain_from": retain_from}
+        return self._send("POST", "/upload", data=fields, files={"file": ("lease.pdf", b"%PDF-1.4 lease")})
+
+    def file(self, record_type: str, retain_from: str = "") -> str:
+        filed = self.upload(record_type, retain_from)
+        assert filed.status_code == 303, filed.text
+        return filed.headers["location"].split("filed=")[1]
+
+
+Browse = Callable[..., Pages]
+
+
+@pytest.fixture
+def browse(archive: Archive) -> Browse:
+    """``browse(user, lang="en")``: the pages as that user, with a session of their own."""
+    operator = Actor("test-operator", None, "cli")
+    for name, (role, password) in WEB_USERS.items():
+        add_user(archive, name, role, password, actor=operator)
+    app = create_web_app(archive, AccessPolicy.load(archive.settings))
+
+    def pages(user: str, lang: str = "en") -> Pages:
+        return Pages(app, login(archive, user, WEB_USERS[user][1], source="test").token, lang)
+
+    return pages
+
+
+def test_an_upload_with_a_retain_from_date_counts_the_contract_from_it(browse: Browse, home: Path) -> None:
+    sam = browse("sam")
+    form = sam.get("/upload").text
+    assert 'name="retain_from" type="date"' in form and "Retention counts from" in form
+    name = sam.file("contract", "2024-12-31")
+    shown = json.loads(cli(home, "retention", "show", name, "--json", "--as", "dora").output)
+    assert (shown["retain_from"], shown["retain_until"]) == ("2024-12-31", "2034-12-31")
+    assert "保存期限起算日（如合同终止日）" in browse("sam", lang="zh").get("/upload").text
+
+
+def test_a_malformed_or_needless_retain_from_date_is_a_form_error_and_files_nothing(
+    browse: Browse, archive: Archive
+) -> None:
+    sam = browse("sam")
+    malformed = sam.upload("contract", "31.12.2024")
+    assert malformed.status_code == 400
+    assert "retain from must be a date YYYY-MM-DD" in malformed.text and 'role="alert"' in malformed.text
+    needless = sam.upload("minutes", "2024-12-31")
+    assert needless.status_code == 400 and "--retain-from does not apply" in needless.text
+    with archive.catalog.read() as session:
+        assert list_records(session, include_all=True) == []
+
+
+def test_the_director_sees_a_record_s_retention_and_staff_do_not(browse: Browse) -> None:
+    sam = browse("sam")
+    contract, unknown, minutes = sam.file("contract", "2024-12-31"), sam.file("contract"), sam.file("minutes")
+    dora = browse("dora")
+    page = dora.get(f"/records/{contract}").text
+    assert "<h2>Retention</h2>" in page and "2034-12-31" in page and "Write-once until" in page
+    assert "Legal hold</dt><dd>no</dd>" in page
+    assert "not known yet" in dora.get(f"/records/{unknown}").text
+    assert "保存至</dt><dd>2034-12-31" in browse("dora", lang="zh").get(f"/records/{contract}").text
+    for name, status in ((contract, 403), (minutes, 200)):
+        shown = sam.get(f"/records/{name}")
+        assert shown.status_code == status
+        assert "Retention" not in shown.text and "2034-12-31" not in shown.text

@@ -19,10 +19,12 @@ from archive.filing import Filed
 from archive.reading import VersionRef
 from archive.records import RecordView, VersionView
 from naming import InvalidName, parse_name
-from operations import access, records
+from operations import access, records, retention
 from operations.context import Context
+from retention.dates import schedule_for
+from retention.status import RetentionView
 from web import csrf
-from web.forms import optional_int, optional_text, posted
+from web.forms import optional_date, optional_int, optional_text, posted
 from web.render import page
 from web.session import Page, Visit, base_path
 from web.uploads import StreamedUpload
@@ -32,8 +34,10 @@ PAGE_SIZE = 50
 TEXT = Annotated[str, Query(max_length=64)]
 
 
-def filable_types(ctx: Context) -> list[str]:
-    return [t for t in ctx.archive.settings.records.types if ctx.allows("file", record_type=t)]
+def filable_types(ctx: Context) -> tuple[list[str], list[str]]:
+    """The types the viewer may file, and those of them whose retention counts from a date given at filing."""
+    types = [t for t in ctx.archive.settings.records.types if ctx.allows("file", record_type=t)]
+    return types, [t for t in types if not schedule_for(ctx.archive.settings, t).from_filing]
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,9 @@ def _shown_name(text: str) -> str | None:
 
 @router.get("/upload")
 async def upload_form(visit: Page, filed: TEXT = "") -> Response:
-    types = await visit.run(filable_types)
-    return page(visit.request, "upload.html", types=types, year=datetime.now().year, filed=_shown_name(filed))
+    types, dated = await visit.run(filable_types)
+    return page(visit.request, "upload.html", types=types, dated_types=dated, year=datetime.now().year,
+                filed=_shown_name(filed))
 
 
 def _after_filing(request: Request, path: str) -> Response:
@@ -119,6 +124,7 @@ async def upload(visit: Page) -> Response:
             ctx, source, record_type=record_type,
             year=optional_int(fields.get("year"), "year", 1900, 9999) or datetime.now().year,
             title=optional_text(fields.get("title")), filename=source.filename,
+            retain_from=optional_date(fields.get("retain_from"), "retain from"),
         )
 
     filed = await visit.run(file_it)
@@ -140,7 +146,10 @@ async def new_version(visit: Page, name: str) -> Response:
 
 @dataclass(frozen=True)
 class RecordPage:
-    """What a record's page shows: the record, or (``view`` None) why not and how to ask."""
+    """What a record's page shows: the record, or (``view`` None) why not and how to ask.
+
+    ``retention``: until when it is kept, locked and whether it is on hold, for viewers with the ``retention`` right.
+    """
 
     name: str
     view: RecordView | None
@@ -149,6 +158,7 @@ class RecordPage:
     may_version: bool = False
     may_request: bool = False
     requests: list[RequestView] = field(default_factory=list)
+    retention: RetentionView | None = None
 
 
 def _record_page(ctx: Context, name_text: str) -> RecordPage:
@@ -157,11 +167,16 @@ def _record_page(ctx: Context, name_text: str) -> RecordPage:
     try:
         view, history = records.show(ctx, name)
     except Forbidden:
-        return RecordPage(name, None, may_request=ctx.allows("request", record_name=name), requests=mine)
+        return RecordPage(name, None, may_request=ctx.allows("request", record_name=name), requests=mine,
+                          retention=_retention(ctx, name))
     return RecordPage(
         name, view, list(reversed(history)), may_read=ctx.allows("read", record_name=name),
-        may_version=ctx.allows("version", record_name=name), requests=mine,
+        may_version=ctx.allows("version", record_name=name), requests=mine, retention=_retention(ctx, name),
     )
+
+
+def _retention(ctx: Context, name: str) -> RetentionView | None:
+    return retention.show(ctx, name) if ctx.allows("retention", record_name=name) else None
 
 
 @router.get("/records/{name}")
