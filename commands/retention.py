@@ -6,7 +6,22 @@ from datetime import datetime
 
 import click
 
-from commands.common import State, actor_option, json_option, operator_actor, pass_state, print_json
+from commands.common import (
+    State,
+    actor_option,
+    json_option,
+    operator_actor,
+    pass_state,
+    print_json,
+)
+
+
+def _emit(item: object, as_json: bool, line: str) -> None:
+    """The item as JSON for scripts, else one line."""
+    if as_json:
+        print_json(item.as_dict())  # type: ignore[attr-defined]
+    else:
+        click.echo(line)
 
 
 @click.group()
@@ -111,11 +126,8 @@ def _request_line(item: object) -> str:
 def dispose(state: State, names: tuple[str, ...], reason: str, actor: str, as_json: bool) -> None:
     """Ask for records past retention to be disposed of (manager); the director approves."""
     made = state.backend(actor).retention_dispose(list(names), reason)
-    if as_json:
-        print_json(made.as_dict())
-    else:
-        click.echo(f"disposal request #{made.id} for {len(made.records)} record(s) sent; the director approves "
-                   f"('strongroom retention approve {made.id}')")
+    _emit(made, as_json, f"disposal request #{made.id} for {len(made.records)} record(s) sent; "
+                         f"the director approves ('strongroom retention approve {made.id}')")
 
 
 @retention.command("requests")
@@ -136,7 +148,7 @@ def requests(state: State, everything: bool, actor: str, as_json: bool) -> None:
 
 
 @retention.command("approve")
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=click.IntRange(min=1), metavar="ID")
 @actor_option
 @json_option
 @pass_state
@@ -151,7 +163,7 @@ def approve(state: State, request_id: int, actor: str, as_json: bool) -> None:
 
 
 @retention.command("deny")
-@click.argument("request_id", type=int, metavar="ID")
+@click.argument("request_id", type=click.IntRange(min=1), metavar="ID")
 @click.option("--reason", required=True, help="Why (shown to the requester).")
 @actor_option
 @json_option
@@ -159,10 +171,7 @@ def approve(state: State, request_id: int, actor: str, as_json: bool) -> None:
 def deny(state: State, request_id: int, reason: str, actor: str, as_json: bool) -> None:
     """Refuse disposal request ID (director)."""
     done = state.backend(actor).retention_deny(request_id, reason)
-    if as_json:
-        print_json(done.as_dict())
-    else:
-        click.echo(f"disposal request #{done.id} denied")
+    _emit(done, as_json, f"disposal request #{done.id} denied")
 
 
 @retention.command("certificate")
@@ -242,10 +251,7 @@ def _hold_line(view: object) -> str:
 def place(state: State, name: str, reason: str, actor: str, as_json: bool) -> None:
     """Put NAME on legal hold."""
     view = state.backend(actor).hold_place(name, reason)
-    if as_json:
-        print_json(view.as_dict())
-    else:
-        click.echo(f"{view.record} is on hold (hold {view.id}); {view.storage}")
+    _emit(view, as_json, f"{view.record} is on hold (hold {view.id}); {view.storage}")
 
 
 @hold.command("release")
@@ -257,10 +263,7 @@ def place(state: State, name: str, reason: str, actor: str, as_json: bool) -> No
 def release(state: State, name: str, reason: str | None, actor: str, as_json: bool) -> None:
     """Release NAME's legal hold."""
     view = state.backend(actor).hold_release(name, reason)
-    if as_json:
-        print_json(view.as_dict())
-    else:
-        click.echo(f"{view.record}: hold {view.id} released; {view.storage}")
+    _emit(view, as_json, f"{view.record}: hold {view.id} released; {view.storage}")
 
 
 @hold.command("list")

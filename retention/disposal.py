@@ -25,7 +25,14 @@ from archive.errors import Conflict, Forbidden, NotFound, StrongroomError, Usage
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
-from catalog.schema import DisposalItem, DisposalRequest, DisposalState, Record, RecordState, VersionState
+from catalog.schema import (
+    DisposalItem,
+    DisposalRequest,
+    DisposalState,
+    Record,
+    RecordState,
+    VersionState,
+)
 from naming import InvalidName, parse_name
 from retention.dates import today
 from retention.holds import active_hold

@@ -183,7 +183,7 @@ def check_trigger(schedule: Schedule, retain_from: date | None) -> None:
         return
     if schedule.from_filing:
         raise ScheduleError(
-            f"{schedule.record_type} records are kept {schedule.describe()}; --retain-from does not apply"
+            f"{schedule.record_type} records are kept {schedule.describe()}; a retention start date does not apply"
         )
     if add_period(retain_from, schedule.period) >= date.max:
         raise ScheduleError(f"{retain_from.isoformat()} plus {schedule.period} is beyond the year {date.max.year}")

@@ -79,3 +79,21 @@ def start_service(home: Path, *args: str, env: dict[str, str] | None = None, sch
         time.sleep(0.2)
     service.stop()
     raise AssertionError(f"serve did not become healthy: {service.stdout()}")
+
+
+def start_with_users(home: Path, users: dict[str, tuple[str, str]], *, env: dict[str, str] | None = None) -> Service:
+    """Register ``users`` (name → (role, password)) in ``home``, start the service and log each one in."""
+    from access.actor import Actor
+    from accounts.users import add_user
+    from archive.service import Archive
+
+    archive = Archive.open(home)
+    try:
+        for name, (role, password) in users.items():
+            add_user(archive, name, role, password, actor=Actor("test-operator", None, "cli"))
+    finally:
+        archive.close()
+    running = start_service(home, env=env)
+    for name, (_, password) in users.items():
+        running.login(name, password)
+    return running

@@ -30,14 +30,12 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from access.actor import Actor
 from access.policy import AccessPolicy
-from accounts.users import add_user
 from api.app import create_app
 from archive.service import Archive
 from config.settings import Settings
 from tests.conftest import make_home
-from tests.service_helpers import Service, start_service
+from tests.service_helpers import Service, start_with_users
 
 PASSWORDS = {
     "dora": ("director", "d1rector-fuzz-pw"),  # the fuzzing user
@@ -74,15 +72,7 @@ def _file(http: httpx.Client, record_type: str, data: bytes) -> str:
 def service(tmp_path_factory: pytest.TempPathFactory, s3_server: Settings) -> Iterator[Service]:
     """The service with records, a granted and a pending request, so that generated names and ids hit real rows."""
     home = make_home(tmp_path_factory.mktemp("fuzz") / "home", s3_server)
-    archive = Archive.open(home)
-    try:
-        for name, (role, password) in PASSWORDS.items():
-            add_user(archive, name, role, password, actor=Actor("test-operator", None, "cli"))
-    finally:
-        archive.close()
-    running = start_service(home)
-    for name, (_, password) in PASSWORDS.items():
-        running.login(name, password)
+    running = start_with_users(home, PASSWORDS)
     with running.client("dora") as dora, running.client("sam") as sam:
         contracts = [_file(dora, "contract", b"fuzz contract\n" * 100) for _ in range(2)]  # 2026-0001: the example
         _file(dora, "minutes", b"fuzz minutes\n")

@@ -15,10 +15,10 @@ from archive.reading import read_version, stored_versions
 from archive.rebuild import rebuild
 from archive.rotation import retire, rotate
 from archive.service import Archive
+from catalog.schema import Version
 from encryption.envelope import parse_header
 from tests.conftest import cli
 from tests.helpers import all_object_bytes, put_bytes
-from catalog.schema import Version
 from tests.test_filing import _Failing
 
 

@@ -128,9 +128,9 @@ def test_probe_of_unreachable_storage_raises_storage_unavailable():
 
 
 def test_bucket_without_object_lock_files_unlocked_versions_and_says_so(plain_bucket_archive):
-    from cli import main
     from click.testing import CliRunner
 
+    from cli import main
     from tests.helpers import put_bytes
 
     archive = plain_bucket_archive

@@ -89,7 +89,7 @@ def test_retention_counts_from_the_date_given_at_filing(home: Path, tmp_path: Pa
 
     wrong = cli(home, "put", str(doc), "--type", "minutes", "--retain-from", "2030-01-01")
     assert wrong.exit_code == 2
-    assert "--retain-from does not apply" in wrong.output
+    assert "a retention start date does not apply" in wrong.output
     assert cli(home, "put", str(doc), "--to", ends, "--retain-from", "2030-01-01").exit_code == 2
     assert cli(home, "put", str(doc), "--type", "contract", "--retain-from", "30/06/2030").exit_code == 2
 
@@ -213,7 +213,7 @@ def test_there_is_no_rm_and_the_attempt_is_recorded(home: Path, tmp_path: Path) 
 
 
 def test_an_interrupted_disposal_is_finished_by_apply(home: Path, tmp_path: Path, monkeypatch) -> None:
-    import retention.disposal as disposal
+    from retention import disposal
 
     name = _put(home, write_file(tmp_path / "c.txt", b"old"), "--type", "contract", "--retain-from", "2001-01-01",
                 "--as", "setup")

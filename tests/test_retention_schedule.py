@@ -511,7 +511,7 @@ def test_check_trigger() -> None:
     check_trigger(MINUTES, None)
     check_trigger(CONTRACT, None)
     check_trigger(CONTRACT, date(2027, 12, 31))
-    with pytest.raises(ScheduleError, match="--retain-from does not apply") as caught:
+    with pytest.raises(ScheduleError, match="a retention start date does not apply") as caught:
         check_trigger(MINUTES, date(2027, 12, 31))
     assert "minutes records are kept 5 years from the filing date" in str(caught.value)
 

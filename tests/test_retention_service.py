@@ -11,12 +11,9 @@ from typing import Any
 
 import pytest
 
-from access.actor import Actor
-from accounts.users import add_user
-from archive.service import Archive
 from config.settings import Settings
 from tests.conftest import cli_process, make_home
-from tests.service_helpers import Service, start_service
+from tests.service_helpers import Service, start_with_users
 
 PASSWORDS = {
     "dora": ("director", "d1rector-retain-pw"),
@@ -29,15 +26,7 @@ PASSWORDS = {
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, s3_server: Settings) -> Iterator[Service]:
     home = make_home(tmp_path_factory.mktemp("retention-service") / "home", s3_server)
-    archive = Archive.open(home)
-    try:
-        for name, (role, password) in PASSWORDS.items():
-            add_user(archive, name, role, password, actor=Actor("test-operator", None, "cli"))
-    finally:
-        archive.close()
-    running = start_service(home)
-    for name, (_, password) in PASSWORDS.items():
-        running.login(name, password)
+    running = start_with_users(home, PASSWORDS)
     yield running
     assert running.stop() == 0, running.stdout()
 
@@ -87,7 +76,7 @@ def test_retain_from_is_filed_over_http_and_checked_like_locally(service: Servic
     (cli_dir / "minutes.txt").write_bytes(b"minutes")
     wrong = run(service, cli_dir, "sam", "put", str(cli_dir / "minutes.txt"), "--type", "minutes",
                 "--retain-from", "2030-01-01")
-    assert wrong.returncode == 2 and "--retain-from does not apply" in wrong.stderr.decode()
+    assert wrong.returncode == 2 and "a retention start date does not apply" in wrong.stderr.decode()
     with service.client("sam") as http:
         bad = http.post("/records", params={"type": "contract", "retain_from": "30/06/2030"}, content=b"x",
                         headers={"Content-Type": "application/octet-stream"})

@@ -10,13 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from access.actor import Actor
-from accounts.users import add_user
-from archive.service import Archive
 from client.remote import RemoteArchive
 from config.settings import Settings
 from tests.conftest import make_home
-from tests.service_helpers import Service, start_service
+from tests.service_helpers import Service, start_with_users
 
 PASSWORDS = {"dora": ("director", "d1rector-search-pw"), "sam": ("staff", "st4ff-search-pw"),
              "alice": ("auditor", "aud1tor-search-pw")}
@@ -27,15 +24,7 @@ SECRET_TEXT = "保密合同：客戶備份條款 card 6222020012345671 phone 138
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, s3_server: Settings) -> Iterator[Service]:
     home = make_home(tmp_path_factory.mktemp("search-service") / "home", s3_server)
-    archive = Archive.open(home)
-    try:
-        for name, (role, password) in PASSWORDS.items():
-            add_user(archive, name, role, password, actor=Actor("test-operator", None, "cli"))
-    finally:
-        archive.close()
-    running = start_service(home)
-    for name, (_, password) in PASSWORDS.items():
-        running.login(name, password)
+    running = start_with_users(home, PASSWORDS)
     yield running
     assert running.stop() == 0, running.stdout()
 

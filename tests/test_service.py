@@ -15,7 +15,7 @@ from accounts.users import add_user
 from archive.service import Archive
 from config.settings import Settings
 from tests.conftest import cli_process, make_home
-from tests.service_helpers import Service, start_service
+from tests.service_helpers import Service, start_with_users
 
 PASSWORDS = {
     "dora": ("director", "d1rector-secret-pw"),
@@ -35,15 +35,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, s3_server: Settings) -> It
     home = make_home(root / "home", s3_server)
     policy = root / "policy.csv"
     policy.write_text((Path(__file__).parent.parent / "access" / "policy.csv").read_text() + EXTRA_POLICY_LINE)
-    archive = Archive.open(home)
-    try:
-        for name, (role, password) in PASSWORDS.items():
-            add_user(archive, name, role, password, actor=Actor("test-operator", None, "cli"))
-    finally:
-        archive.close()
-    running = start_service(home, env={"STRONGROOM_ACCESS_POLICY_PATH": str(policy)})
-    for name, (_, password) in PASSWORDS.items():
-        running.login(name, password)
+    running = start_with_users(home, PASSWORDS, env={"STRONGROOM_ACCESS_POLICY_PATH": str(policy)})
     yield running
     assert running.stop() == 0, running.stdout()
 

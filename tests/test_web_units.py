@@ -247,7 +247,7 @@ def test_a_malformed_or_needless_retain_from_date_is_a_form_error_and_files_noth
     assert malformed.status_code == 400
     assert "retain from must be a date YYYY-MM-DD" in malformed.text and 'role="alert"' in malformed.text
     needless = sam.upload("minutes", "2024-12-31")
-    assert needless.status_code == 400 and "--retain-from does not apply" in needless.text
+    assert needless.status_code == 400 and "a retention start date does not apply" in needless.text
     with archive.catalog.read() as session:
         assert list_records(session, include_all=True) == []
 
