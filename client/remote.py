@@ -200,7 +200,7 @@ class RemoteArchive:
 
     def retention_trigger(self, name: str, day: date, reason: str) -> RetentionView:
         body = {"date": day.isoformat(), "reason": reason}
-        return RetentionView(**self._call("POST", f"/retention/records/{name}/trigger", json=body))
+        return RetentionView(**self._call("POST", f"/retention/records/{quote(name)}/trigger", json=body))
 
     def retention_dispose(self, names: list[str], reason: str) -> DisposalView:
         return DisposalView(**self._call("POST", "/retention/disposals", json={"records": names, "reason": reason}))
