@@ -116,7 +116,7 @@ def serve(archive: Archive, listen: Listen, echo: Callable[[str], None]) -> None
         audit(archive, Actor("system", "admin", "service"), "service.start", detail={"url": listen.url})
         echo(f"serving on {listen.url} (OpenAPI: {listen.url}/docs); Ctrl-C stops")
         config = uvicorn.Config(
-            app, host=listen.host, port=listen.port, log_level="warning", server_header=False,
+            app, host=listen.host, port=listen.port, log_level="warning", server_header=False, access_log=False,
             ssl_certfile=str(listen.tls_cert) if listen.tls_cert else None,
             ssl_keyfile=str(listen.tls_key) if listen.tls_key else None,
         )

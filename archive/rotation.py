@@ -22,7 +22,7 @@ from archive.errors import Conflict, IntegrityError
 from archive.objects import IteratorReader, new_nonce, open_object, write_object
 from archive.reading import VersionRef, read_version
 from archive.service import Archive, as_utc, utcnow
-from catalog.schema import Record, Version, VersionState
+from catalog.schema import Record, RecordState, Version, VersionState
 from encryption.keyring import KeyEntry
 from storage.s3 import MissingObject
 
@@ -48,7 +48,11 @@ def stale_versions(archive: Archive) -> list[tuple[int, VersionRef, str]]:
         rows = session.execute(
             select(Version, Record)
             .join(Record)
-            .where(Version.state.in_([VersionState.CURRENT, VersionState.ARCHIVED]), Version.key_id != primary)
+            .where(
+                Version.state.in_([VersionState.CURRENT, VersionState.ARCHIVED]),
+                Version.key_id != primary,
+                Record.state == RecordState.ACTIVE,
+            )
             .order_by(Version.id)
         ).all()
         return [(version.id, VersionRef.of(record, version), version.key_id) for version, record in rows]
@@ -114,9 +118,11 @@ def _lock_of(archive: Archive, row_id: int) -> datetime | None:
 
 
 def key_usage(archive: Archive) -> dict[str, int]:
-    """How many catalogued versions (pending included) each key id encrypts."""
+    """How many catalogued versions (pending included, disposed ones not) each key id encrypts."""
     with archive.catalog.read() as session:
-        rows = session.execute(select(Version.key_id, func.count()).group_by(Version.key_id))
+        rows = session.execute(
+            select(Version.key_id, func.count()).where(Version.state != VersionState.DISPOSED).group_by(Version.key_id)
+        )
         return {key_id: count for key_id, count in rows}
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.engine import Engine, make_url
 
 from archive.errors import ConfigError, IntegrityError
-from catalog.schema import AuditEvent, Record, Version, VersionState
+from catalog.schema import AuditEvent, Record, RecordState, Version, VersionState
 
 BUSY_TIMEOUT_S = 60
 
@@ -68,7 +68,10 @@ def _engine(path: Path) -> Engine:
 
 
 def read_contents(path: Path) -> CatalogContents:
-    """Every current and archived version the copy references, the record count, the audit head."""
+    """Every current and archived version of the copy's active records, the record count, the audit head.
+
+    A record being disposed of is left out: its objects may already be gone.
+    """
     engine = _engine(path)
     try:
         with engine.connect() as connection:
@@ -78,7 +81,7 @@ def read_contents(path: Path) -> CatalogContents:
                     Version.nonce, Version.key_id, Version.sha256,
                 )
                 .join(Record, Record.id == Version.record_id)
-                .where(Version.state.in_((VersionState.CURRENT, VersionState.ARCHIVED)))
+                .where(Version.state.in_((VersionState.CURRENT, VersionState.ARCHIVED)), Record.state == RecordState.ACTIVE)
                 .order_by(Version.object_key, Version.version)
             ).all()
             records = connection.execute(select(func.count()).select_from(Record)).scalar_one()

@@ -20,7 +20,7 @@ from archive.errors import StrongroomError
 from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, Version
 from retention import disposal, status, tiering
-from retention.dates import lock_moment, retention_of
+from retention.dates import lock_moment, retention_of, scheduled
 from retention.status import LIVE_VERSIONS
 
 
@@ -66,6 +66,8 @@ def extend_locks(archive: Archive, now: datetime, name: str | None = None) -> in
         records = session.scalars(query)
         todo: list[tuple[int, str, str, datetime]] = []
         for record in records:
+            if not scheduled(archive.settings, record.type):
+                continue
             wanted = lock_moment(
                 archive.settings, retention_of(archive.settings, record.type, as_utc(record.created_at), record.retain_from),
                 now,

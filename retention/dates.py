@@ -38,6 +38,11 @@ def schedule_for(settings: Settings, record_type: str) -> Schedule:
         raise UsageError(f"no retention schedule for record type {record_type!r}") from None
 
 
+def scheduled(settings: Settings, record_type: str) -> bool:
+    """Whether the type has a retention schedule (a type dropped from the configuration may have none)."""
+    return record_type in _schedules(tuple(settings.retention.schedules))
+
+
 def check_retain_from(settings: Settings, record_type: str, retain_from: date | None) -> None:
     """Refuse a ``--retain-from`` date the type's schedule does not use (a usage error)."""
     try:

@@ -13,7 +13,7 @@ from archive.records import find_record
 from archive.service import as_utc
 from catalog.schema import Record, RecordState, VersionState
 from naming import parse_name
-from retention.dates import retention_of, today
+from retention.dates import retention_of, scheduled, today
 from retention.holds import active_hold, held_names
 from retention.rules import DisposalFacts, disposal_refusal, expiring_soon
 
@@ -84,17 +84,19 @@ def show(session: Session, archive: Archive, name_text: str, now: datetime) -> R
     return view(archive, record, active_hold(session, record.name) is not None, now)
 
 
-def _active_records(session: Session) -> list[Record]:
-    return list(session.scalars(
+def _active_records(session: Session, archive: Archive) -> list[Record]:
+    """Active records of the types that have a schedule (one without is kept until a schedule is configured)."""
+    records = session.scalars(
         select(Record).where(Record.state == RecordState.ACTIVE).options(selectinload(Record.versions))
         .order_by(Record.year, Record.type, Record.number)
-    ))
+    )
+    return [record for record in records if scheduled(archive.settings, record.type)]
 
 
 def due(session: Session, archive: Archive, now: datetime) -> list[RetentionView]:
     """Active records past their retention date and not on hold, in name order."""
     held = held_names(session)
-    views = [view(archive, record, False, now) for record in _active_records(session) if record.name not in held]
+    views = [view(archive, record, False, now) for record in _active_records(session, archive) if record.name not in held]
     return [v for v in views if v.due]
 
 
@@ -105,6 +107,6 @@ def expiring(session: Session, archive: Archive, now: datetime) -> list[Retentio
     notice = archive.settings.retention.notice_days
     return [
         view(archive, record, record.name in held, now)
-        for record in _active_records(session)
+        for record in _active_records(session, archive)
         if expiring_soon(facts(archive, record, False).retention, day, notice)
     ]

@@ -324,3 +324,44 @@ def test_a_trigger_date_given_later_sets_retention_and_lengthens_locks(home: Pat
     minutes = _put(home, write_file(tmp_path / "m.txt", b"m"), "--type", "minutes", "--as", "mark")
     assert cli(home, "retention", "trigger", minutes, "--date", "2030-01-01", "--reason", "x",
                "--as", "mark").exit_code == 2
+
+
+def test_disposal_frees_keys_and_a_stuck_one_does_not_break_backups_or_rotation(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retention import disposal
+
+    stuck = _put(home, write_file(tmp_path / "a.txt", b"old a"), "--type", "contract", "--retain-from", "2001-01-01",
+                 "--as", "setup")
+    kept = _put(home, write_file(tmp_path / "b.txt", b"kept"), "--type", "minutes", "--as", "setup")
+    _users(home)
+    request_id = json.loads(cli(home, "retention", "dispose", stuck, "--reason", "over", "--as", "mark",
+                                "--json").output)["id"]
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(disposal, "_certify", crash)
+    assert cli(home, "retention", "approve", str(request_id), "--as", "dora").exit_code == 130
+    monkeypatch.undo()
+    backed_up = cli(home, "backup", "run", "--json")
+    assert backed_up.exit_code == 0, backed_up.output
+    assert json.loads(backed_up.output)["versions"] == 1, "the record being disposed of is left out"
+    rotated = cli(home, "keys", "rotate", "--json")
+    assert rotated.exit_code == 0, rotated.output
+    assert json.loads(rotated.output)["reencrypted"] == 1
+    assert cli(home, "retention", "apply").exit_code == 0
+    retired = cli(home, "keys", "retire", "--json")
+    assert retired.exit_code == 0 and len(json.loads(retired.output)) == 1, "disposed versions hold no key"
+    assert cli(home, "get", kept, "-o", "-", "--as", "dora").output == "kept"
+
+
+def test_a_type_without_a_schedule_is_kept_and_named(home: Path, tmp_path: Path, monkeypatch) -> None:
+    letter = _put(home, write_file(tmp_path / "l.txt", b"letter"), "--type", "letter")
+    monkeypatch.setenv("STRONGROOM_RECORDS_TYPES", "contract,minutes,report,other")
+    monkeypatch.setenv("STRONGROOM_RETENTION_SCHEDULES", "contract = 10 years from end,minutes = 5 years from filing,"
+                       "report = 3 years from filing,other = 5 years from filing")
+    assert cli(home, "retention", "due", "--json").exit_code == 0
+    assert cli(home, "retention", "apply").exit_code == 0
+    shown = cli(home, "retention", "show", letter)
+    assert shown.exit_code == 2 and "no retention schedule for record type 'letter'" in shown.output
