@@ -1,6 +1,7 @@
 """``strongroom retention apply``: the daily scheduled retention work, resumable and idempotent.
 
-1. finish disposals that were approved but interrupted;
+1. finish disposals that were approved but interrupted, and put S3 legal hold (again) on
+   held records' objects (repairing a hold whose storage part failed);
 2. put or lengthen Object Lock on stored versions whose record's retention date now
    reaches further (a schedule made longer, a trigger date given later);
 3. move superseded versions to the archive storage class once they are old enough;
@@ -19,7 +20,7 @@ from sqlalchemy.orm import selectinload
 from archive.errors import StrongroomError
 from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, Version
-from retention import disposal, status, tiering
+from retention import disposal, holds, status, tiering
 from retention.dates import lock_moment, retention_of, scheduled
 from retention.status import LIVE_VERSIONS
 
@@ -27,6 +28,7 @@ from retention.status import LIVE_VERSIONS
 @dataclass
 class ApplyReport:
     disposals_finished: int = 0
+    holds_reasserted: int = 0
     locks_extended: int = 0
     moved_to_archive_tier: int = 0
     old_copies_locked: int = 0
@@ -95,6 +97,7 @@ def apply(archive: Archive, now: datetime) -> ApplyReport:
             report.disposals_finished += 1
         except StrongroomError as exc:  # one stuck disposal must not stop the daily work
             report.problems.append(f"disposal request {request_id}: {exc}")
+    report.holds_reasserted = holds.reassert(archive)
     report.locks_extended = extend_locks(archive, now)
     moved = tiering.move_to_archive_tier(archive, now)
     report.moved_to_archive_tier, report.old_copies_locked = moved.moved, moved.old_copies_locked

@@ -35,7 +35,7 @@ from catalog.schema import (
 )
 from naming import InvalidName, parse_name
 from retention.dates import today
-from retention.holds import active_hold
+from retention.holds import active_hold, set_storage_hold
 from retention.objects import record_objects
 from retention.rules import disposal_refusal
 from retention.status import facts
@@ -233,7 +233,13 @@ def carry_out(archive: Archive, request_id: int) -> DisposalView:
 
 
 def _delete_objects(archive: Archive, name: str) -> None:
-    """Delete every object version of the record; Conflict if storage keeps any of them."""
+    """Delete every object version of the record; Conflict if storage keeps any of them.
+
+    The catalog says the record is not held (checked at approval), so an S3 legal hold left
+    by a release whose storage part failed is lifted first.
+    """
+    if archive.locks_versions:
+        set_storage_hold(archive, name, False)
     kept = [
         item for item in record_objects(archive.store, name)
         if not archive.store.delete_unless_retained(item.key, item.version_id)

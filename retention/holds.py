@@ -146,5 +146,19 @@ def set_storage_hold(archive: Archive, name: str, on: bool) -> str:
     return f"S3 legal hold {state} for {len(objects)} object version(s)"
 
 
+def reassert(archive: Archive) -> int:
+    """Put S3 legal hold (again) on every object version of every held record; return how many records.
+
+    Repairs a hold whose storage part failed after the catalog recorded it (``retention apply``).
+    """
+    if not archive.locks_versions:
+        return 0
+    with archive.catalog.read() as session:
+        names = sorted(held_names(session))
+    for name in names:
+        set_storage_hold(archive, name, True)
+    return len(names)
+
+
 def _with_storage(view: HoldView, storage: str) -> HoldView:
     return HoldView(**{**view.as_dict(), "storage": storage})

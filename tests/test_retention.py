@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from minio.error import S3Error
 
 from archive.errors import StorageUnavailable
 from archive.service import Archive
@@ -365,3 +366,51 @@ def test_a_type_without_a_schedule_is_kept_and_named(home: Path, tmp_path: Path,
     assert cli(home, "retention", "apply").exit_code == 0
     shown = cli(home, "retention", "show", letter)
     assert shown.exit_code == 2 and "no retention schedule for record type 'letter'" in shown.output
+
+
+def test_a_hold_whose_storage_part_failed_is_repaired_by_apply(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.s3 import ObjectStore
+
+    name = _put(home, write_file(tmp_path / "c.txt", b"disputed"), "--type", "contract",
+                "--retain-from", "2005-01-01", "--as", "setup")
+    _users(home)
+
+    def storage_down(*args: object) -> None:
+        raise StorageUnavailable("S3 storage unreachable: ConnectionRefusedError")
+
+    monkeypatch.setattr(ObjectStore, "set_legal_hold", storage_down)
+    failed = cli(home, "hold", "place", name, "--reason", "litigation", "--as", "dora")
+    assert failed.exit_code == 1 and failed.output.count("\n") == 1
+    monkeypatch.undo()
+    held = json.loads(cli(home, "hold", "list", "--json", "--as", "dora").output)
+    assert [h["record"] for h in held] == [name], "the catalog holds it even though storage failed"
+    archive = Archive.open(home)
+    try:
+        (item,) = record_objects(archive.store, name)
+        def legal_hold(bucket: str, key: str, version_id: str) -> bool:
+            try:
+                return bool(archive.store.client.is_object_legal_hold_enabled(bucket, key, version_id))
+            except S3Error as exc:
+                assert exc.code == "NoSuchObjectLegalHold"
+                return False
+
+        assert not legal_hold(archive.store.bucket, item.key, item.version_id)
+        assert json.loads(cli(home, "retention", "apply", "--json").output)["holds_reasserted"] == 1
+        assert legal_hold(archive.store.bucket, item.key, item.version_id)
+
+        monkeypatch.setattr(ObjectStore, "set_legal_hold", storage_down)
+        assert cli(home, "hold", "release", name, "--as", "dora").exit_code == 1
+        monkeypatch.undo()
+        assert legal_hold(archive.store.bucket, item.key, item.version_id), "storage still holds it"
+    finally:
+        archive.close()
+    asked = json.loads(cli(home, "retention", "dispose", name, "--reason", "over", "--as", "mark", "--json").output)
+    done = cli(home, "retention", "approve", str(asked["id"]), "--as", "dora")
+    assert done.exit_code == 0, done.output
+    archive = Archive.open(home)
+    try:
+        assert record_objects(archive.store, name) == []
+    finally:
+        archive.close()
