@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from commands.common import State, actor_option, json_option, pass_state, print_json
+from commands.common import (
+    State,
+    actor_option,
+    json_option,
+    pass_state,
+    print_item,
+    print_items,
+)
 
 
 @click.group()
@@ -41,10 +48,8 @@ def _grant_line(g: object) -> str:
 def request(state: State, name: str, reason: str, days: int | None, actor: str, as_json: bool) -> None:
     """Ask the director for read access to NAME."""
     made = state.backend(actor).request(name, reason, days)
-    if as_json:
-        print_json(made.as_dict())
-    else:
-        click.echo(f"request #{made.id} for {made.record} sent; the director decides ('strongroom access mine')")
+    print_item(made, as_json,
+               f"request #{made.id} for {made.record} sent; the director decides ('strongroom access mine')")
 
 
 @access.command("mine")
@@ -54,11 +59,7 @@ def request(state: State, name: str, reason: str, days: int | None, actor: str, 
 def mine(state: State, actor: str, as_json: bool) -> None:
     """My requests and how they were decided."""
     found = state.backend(actor).mine()
-    if as_json:
-        print_json([item.as_dict() for item in found])
-        return
-    for item in found:
-        click.echo(_request_line(item))
+    print_items(found, as_json, _request_line)
 
 
 @access.command("pending")
@@ -68,13 +69,7 @@ def mine(state: State, actor: str, as_json: bool) -> None:
 def pending(state: State, actor: str, as_json: bool) -> None:
     """Requests awaiting a decision (director)."""
     found = state.backend(actor).pending()
-    if as_json:
-        print_json([item.as_dict() for item in found])
-        return
-    for item in found:
-        click.echo(_request_line(item))
-    if not found:
-        click.echo("no pending requests")
+    print_items(found, as_json, _request_line, "no pending requests")
 
 
 @access.command("approve")
@@ -86,10 +81,7 @@ def pending(state: State, actor: str, as_json: bool) -> None:
 def approve(state: State, request_id: int, days: int | None, actor: str, as_json: bool) -> None:
     """Approve a request: the requester may read the record until the grant expires."""
     grant = state.backend(actor).approve(request_id, days)
-    if as_json:
-        print_json(grant.as_dict())
-    else:
-        click.echo(f"approved #{request_id}: {_grant_line(grant)}")
+    print_item(grant, as_json, f"approved #{request_id}: {_grant_line(grant)}")
 
 
 @access.command("deny")
@@ -101,10 +93,7 @@ def approve(state: State, request_id: int, days: int | None, actor: str, as_json
 def deny(state: State, request_id: int, reason: str, actor: str, as_json: bool) -> None:
     """Deny a request."""
     denied = state.backend(actor).deny(request_id, reason)
-    if as_json:
-        print_json(denied.as_dict())
-    else:
-        click.echo(f"denied #{denied.id} ({denied.record} for {denied.requester})")
+    print_item(denied, as_json, f"denied #{denied.id} ({denied.record} for {denied.requester})")
 
 
 @access.command("revoke")
@@ -115,10 +104,7 @@ def deny(state: State, request_id: int, reason: str, actor: str, as_json: bool) 
 def revoke(state: State, grant_id: int, actor: str, as_json: bool) -> None:
     """Revoke a grant at once."""
     grant = state.backend(actor).revoke(grant_id)
-    if as_json:
-        print_json(grant.as_dict())
-    else:
-        click.echo(f"revoked {_grant_line(grant)}")
+    print_item(grant, as_json, f"revoked {_grant_line(grant)}")
 
 
 @access.command("grants")
@@ -130,8 +116,4 @@ def revoke(state: State, grant_id: int, actor: str, as_json: bool) -> None:
 def grants(state: State, everyone: bool, inactive: bool, actor: str, as_json: bool) -> None:
     """List grants."""
     found = state.backend(actor).list_grants(everyone=everyone, include_inactive=inactive)
-    if as_json:
-        print_json([g.as_dict() for g in found])
-        return
-    for g in found:
-        click.echo(_grant_line(g))
+    print_items(found, as_json, _grant_line)

@@ -102,6 +102,25 @@ def print_json(data: object) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+def print_item(item: Any, as_json: bool, line: str) -> None:
+    """One result (anything with ``as_dict``): JSON for scripts, else one line."""
+    if as_json:
+        print_json(item.as_dict())
+    else:
+        click.echo(line)
+
+
+def print_items(items: list[Any], as_json: bool, line: Callable[[Any], str], empty: str | None = None) -> None:
+    """A list of results: JSON for scripts, else one line each (``empty`` when there are none)."""
+    if as_json:
+        print_json([item.as_dict() for item in items])
+        return
+    for item in items:
+        click.echo(line(item))
+    if not items and empty:
+        click.echo(empty)
+
+
 @contextmanager
 def progress(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], Callable[[object], None]]]:
     """A progress bar on stderr, shown only on a terminal; ``start(total)`` opens it, ``step()`` advances it."""

@@ -12,16 +12,10 @@ from commands.common import (
     json_option,
     operator_actor,
     pass_state,
+    print_item,
+    print_items,
     print_json,
 )
-
-
-def _emit(item: object, as_json: bool, line: str) -> None:
-    """The item as JSON for scripts, else one line."""
-    if as_json:
-        print_json(item.as_dict())  # type: ignore[attr-defined]
-    else:
-        click.echo(line)
 
 
 @click.group()
@@ -83,12 +77,9 @@ def show(state: State, name: str, actor: str, as_json: bool) -> None:
 def due(state: State, actor: str, as_json: bool) -> None:
     """Records past their retention date and not on hold."""
     found = state.backend(actor).retention_due()
-    if as_json:
-        print_json([view.as_dict() for view in found])
-        return
-    for view in found:
-        click.echo(f"{view.name:<26} retained until {view.retain_until}  ({view.basis})")
-    click.echo(f"{len(found)} record(s) past retention")
+    print_items(found, as_json, lambda view: f"{view.name:<26} retained until {view.retain_until}  ({view.basis})")
+    if not as_json:
+        click.echo(f"{len(found)} record(s) past retention")
 
 
 @retention.command("trigger")
@@ -126,7 +117,7 @@ def _request_line(item: object) -> str:
 def dispose(state: State, names: tuple[str, ...], reason: str, actor: str, as_json: bool) -> None:
     """Ask for records past retention to be disposed of (manager); the director approves."""
     made = state.backend(actor).retention_dispose(list(names), reason)
-    _emit(made, as_json, f"disposal request #{made.id} for {len(made.records)} record(s) sent; "
+    print_item(made, as_json, f"disposal request #{made.id} for {len(made.records)} record(s) sent; "
                          f"the director approves ('strongroom retention approve {made.id}')")
 
 
@@ -138,13 +129,8 @@ def dispose(state: State, names: tuple[str, ...], reason: str, actor: str, as_js
 def requests(state: State, everything: bool, actor: str, as_json: bool) -> None:
     """Disposal requests awaiting a decision (or all of them)."""
     found = state.backend(actor).retention_requests(pending_only=not everything)
-    if as_json:
-        print_json([item.as_dict() for item in found])
-        return
-    for item in found:
-        click.echo(_request_line(item))
-    if not found:
-        click.echo("no disposal requests" if everything else "no pending disposal requests")
+    print_items(found, as_json, _request_line,
+                "no disposal requests" if everything else "no pending disposal requests")
 
 
 @retention.command("approve")
@@ -171,7 +157,7 @@ def approve(state: State, request_id: int, actor: str, as_json: bool) -> None:
 def deny(state: State, request_id: int, reason: str, actor: str, as_json: bool) -> None:
     """Refuse disposal request ID (director)."""
     done = state.backend(actor).retention_deny(request_id, reason)
-    _emit(done, as_json, f"disposal request #{done.id} denied")
+    print_item(done, as_json, f"disposal request #{done.id} denied")
 
 
 @retention.command("certificate")
@@ -251,7 +237,7 @@ def _hold_line(view: object) -> str:
 def place(state: State, name: str, reason: str, actor: str, as_json: bool) -> None:
     """Put NAME on legal hold."""
     view = state.backend(actor).hold_place(name, reason)
-    _emit(view, as_json, f"{view.record} is on hold (hold {view.id}); {view.storage}")
+    print_item(view, as_json, f"{view.record} is on hold (hold {view.id}); {view.storage}")
 
 
 @hold.command("release")
@@ -263,7 +249,7 @@ def place(state: State, name: str, reason: str, actor: str, as_json: bool) -> No
 def release(state: State, name: str, reason: str | None, actor: str, as_json: bool) -> None:
     """Release NAME's legal hold."""
     view = state.backend(actor).hold_release(name, reason)
-    _emit(view, as_json, f"{view.record}: hold {view.id} released; {view.storage}")
+    print_item(view, as_json, f"{view.record}: hold {view.id} released; {view.storage}")
 
 
 @hold.command("list")
@@ -274,13 +260,7 @@ def release(state: State, name: str, reason: str | None, actor: str, as_json: bo
 def list_holds(state: State, everything: bool, actor: str, as_json: bool) -> None:
     """Holds in force (or all of them)."""
     found = state.backend(actor).hold_list(include_released=everything)
-    if as_json:
-        print_json([view.as_dict() for view in found])
-        return
-    for view in found:
-        click.echo(_hold_line(view))
-    if not found:
-        click.echo("no holds")
+    print_items(found, as_json, _hold_line, "no holds")
 
 
 @click.command("rm", hidden=True)
