@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from bench import api, backup, enforce, filing, large, search
+from bench import api, backup, enforce, filing, large, retention, search
 from bench.common import BenchResult, print_result
 from bench.env import Env, bench_env
 
 BENCHMARKS: dict[str, Callable[[Env, bool], BenchResult]] = {
     "filing": filing.run, "large": large.run, "enforce": enforce.run, "api": api.run, "backup": backup.run,
-    "search": search.run,
+    "search": search.run, "retention": retention.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 

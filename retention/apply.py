@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from archive.errors import StrongroomError
 from archive.service import Archive, as_utc
@@ -61,25 +60,23 @@ def extend_locks(archive: Archive, now: datetime, name: str | None = None) -> in
     """
     if not archive.locks_versions:
         return 0
-    query = select(Record).where(Record.state == RecordState.ACTIVE).options(selectinload(Record.versions))
+    query = (
+        select(Version.id, Version.object_key, Version.s3_version_id, Version.locked_until, Record.type,
+               Record.created_at, Record.retain_from)
+        .join(Record)
+        .where(Record.state == RecordState.ACTIVE, Version.state.in_(LIVE_VERSIONS))
+    )
     if name is not None:
         query = query.where(Record.name == name)
+    todo: list[tuple[int, str, str, datetime]] = []
     with archive.catalog.read() as session:
-        records = session.scalars(query)
-        todo: list[tuple[int, str, str, datetime]] = []
-        for record in records:
-            if not scheduled(archive.settings, record.type):
+        for row_id, key, s3_version_id, locked, record_type, created, retain_from in session.execute(query):
+            if not scheduled(archive.settings, record_type):
                 continue
-            wanted = lock_moment(
-                archive.settings, retention_of(archive.settings, record.type, as_utc(record.created_at), record.retain_from),
-                now,
-            )
-            if wanted is None:
-                continue
-            for version in record.versions:
-                current = as_utc(version.locked_until) if version.locked_until else None
-                if version.state in LIVE_VERSIONS and (current is None or current < wanted):
-                    todo.append((version.id, version.object_key, version.s3_version_id or "", wanted))
+            retention = retention_of(archive.settings, record_type, as_utc(created), retain_from)
+            wanted = lock_moment(archive.settings, retention, now)
+            if wanted is not None and (locked is None or as_utc(locked) < wanted):
+                todo.append((row_id, key, s3_version_id or "", wanted))
     for row_id, key, s3_version_id, wanted in todo:
         archive.store.extend_retention(key, s3_version_id, wanted)
         with archive.catalog.write() as session:

@@ -38,7 +38,7 @@ from retention.dates import today
 from retention.holds import active_hold, set_storage_hold
 from retention.objects import record_objects
 from retention.rules import disposal_refusal
-from retention.status import facts
+from retention.status import RecordRow, facts
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -106,7 +106,7 @@ def _check_disposable(session: Session, archive: Archive, name: str) -> Record:
     """The record, if it may be disposed of now; Conflict saying why not otherwise."""
     record = find_record(session, parse_name(name))
     now = utcnow()
-    refusal = disposal_refusal(facts(archive, record, active_hold(session, name) is not None),
+    refusal = disposal_refusal(facts(archive, RecordRow.of(record), active_hold(session, name) is not None),
                                today(archive.settings, now), now)
     if refusal is not None:
         raise Conflict(f"not disposable: {refusal}")
@@ -259,7 +259,7 @@ def _certify(archive: Archive, request_id: int, name: str) -> None:
         record = find_record(session, parse_name(name))
         now = utcnow()
         stored = [v for v in record.versions if v.state in (VersionState.CURRENT, VersionState.ARCHIVED)]
-        retention = facts(archive, record, False).retention
+        retention = facts(archive, RecordRow.of(record), False).retention
         certificate = {
             "certificate": "disposal",
             "record": record.name,
