@@ -25,7 +25,9 @@ from archive.errors import Conflict, Forbidden, NotFound, StrongroomError, Usage
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
+from audit.trail import to_event
 from catalog.schema import (
+    AuditEvent,
     DisposalItem,
     DisposalRequest,
     DisposalState,
@@ -329,9 +331,6 @@ class Certificate:
 
 def certificate(archive: Archive, policy: AccessPolicy, actor: Actor, name_text: str) -> Certificate:
     """The disposal certificate of a disposed record (``retention`` right)."""
-    from audit.trail import to_event
-    from catalog.schema import AuditEvent
-
     name = str(parse_name(name_text))
     with archive.catalog.read() as session:
         try:
