@@ -414,3 +414,28 @@ def test_a_hold_whose_storage_part_failed_is_repaired_by_apply(
         assert record_objects(archive.store, name) == []
     finally:
         archive.close()
+
+
+def test_storage_refusing_a_deletion_leaves_the_record_disposing_and_apply_says_so(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.s3 import ObjectStore
+
+    name = _put(home, write_file(tmp_path / "c.txt", b"old"), "--type", "contract", "--retain-from", "2001-01-01",
+                "--as", "setup")
+    _users(home)
+    request_id = json.loads(cli(home, "retention", "dispose", name, "--reason", "over", "--as", "mark",
+                                "--json").output)["id"]
+    monkeypatch.setattr(ObjectStore, "delete_unless_retained", lambda self, key, version_id: False)
+    refused = cli(home, "retention", "approve", str(request_id), "--as", "dora")
+    assert refused.exit_code == 1
+    assert f"storage refuses to delete 1 object version(s) of {name}" in refused.output
+    assert json.loads(cli(home, "retention", "show", name, "--json", "--as", "dora").output)["state"] == "disposing"
+    stuck = cli(home, "retention", "apply")
+    assert stuck.exit_code == 1
+    assert f"disposal request {request_id}: storage refuses" in stuck.output
+    monkeypatch.undo()
+    assert cli(home, "retention", "apply").exit_code == 0
+    assert json.loads(cli(home, "retention", "show", name, "--json", "--as", "dora").output)["state"] == "disposed"
+    log = json.loads(cli(home, "audit", "log", "--action", "retention.apply", "--json", "--as", "alice").output)
+    assert [e["outcome"] for e in log] == ["failed", "ok"]
