@@ -260,7 +260,12 @@ def test_the_director_sees_a_record_s_retention_and_staff_do_not(browse: Browse)
     assert "<h2>Retention</h2>" in page and "2034-12-31" in page and "Write-once until" in page
     assert "Legal hold</dt><dd>no</dd>" in page
     assert "not known yet" in dora.get(f"/records/{unknown}").text
-    assert "保存至</dt><dd>2034-12-31" in browse("dora", lang="zh").get(f"/records/{contract}").text
+    assert "(end 2024-12-31 + 10 years)" in page
+    in_chinese = browse("dora", lang="zh")
+    zh_page = in_chinese.get(f"/records/{contract}").text
+    assert "保存至</dt><dd>2034-12-31" in zh_page and "（自 2024-12-31 起算）" in zh_page.replace("(", "（").replace(")", "）")
+    assert "end 2024" not in zh_page, "no English basis on the Chinese page"
+    assert "起算日尚未给出" in in_chinese.get(f"/records/{unknown}").text
     for name, status in ((contract, 403), (minutes, 200)):
         shown = sam.get(f"/records/{name}")
         assert shown.status_code == status
