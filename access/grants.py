@@ -141,10 +141,7 @@ def revoke(archive: Archive, policy: AccessPolicy, actor: Actor, grant_id: int) 
             )
             return grant_view(grant, now)
     except Forbidden as exc:
-        trail.record(
-            archive, actor, "access.revoke", outcome="denied", record=record,
-            detail={"grant": grant_id, "reason": str(exc)},
-        )
+        trail.refused(archive, actor, "access.revoke", exc, record=record, grant=grant_id)
         raise
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from access.actor import Actor
 from access.grants import GrantView, grant_view
-from archive.errors import Conflict, Forbidden, NotFound, UsageError
+from archive.errors import Conflict, Forbidden, NotFound, UsageError, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
@@ -69,25 +69,12 @@ def _check_days(settings: Settings, days: int) -> int:
     return days
 
 
-def _required_text(text: str | None, what: str) -> str:
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise UsageError(f"a {what} is required")
-    return cleaned
-
-
-def _denied(archive: Archive, actor: Actor, action: str, exc: Forbidden, *, record: str | None = None,
-            **detail: Any) -> None:
-    """Audit a refusal in its own transaction (the refused transaction has rolled back)."""
-    trail.record(archive, actor, action, outcome="denied", record=record, detail={**detail, "reason": str(exc)})
-
-
 def request_access(
     archive: Archive, policy: AccessPolicy, actor: Actor, record_name: str, reason: str, days: int | None = None
 ) -> RequestView:
     """Ask to read one record for ``days`` (default ``access.default_grant_days``)."""
     name = str(parse_name(record_name))
-    reason = _required_text(reason, "reason")
+    reason = required_text(reason, "reason")
     days = _check_days(archive.settings, archive.settings.access.default_grant_days if days is None else days)
     try:
         with archive.catalog.write() as session:
@@ -119,7 +106,7 @@ def request_access(
             )
             return request_view(request)
     except Forbidden as exc:
-        _denied(archive, actor, "access.request", exc, record=name)
+        trail.refused(archive, actor, "access.request", exc, record=name)
         raise
 
 
@@ -142,7 +129,7 @@ def pending_requests(archive: Archive, policy: AccessPolicy, actor: Actor) -> li
             )
             return [request_view(row) for row in rows]
     except Forbidden as exc:
-        _denied(archive, actor, "access.pending", exc)
+        trail.refused(archive, actor, "access.pending", exc)
         raise
 
 
@@ -190,13 +177,13 @@ def approve(
             )
             return grant_view(grant, now)
     except Forbidden as exc:
-        _denied(archive, actor, "access.approve", exc, record=record, request=request_id)
+        trail.refused(archive, actor, "access.approve", exc, record=record, request=request_id)
         raise
 
 
 def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, reason: str) -> RequestView:
     """Refuse a pending request, saying why. Needs the "grant" right."""
-    reason = _required_text(reason, "reason for the denial")
+    reason = required_text(reason, "reason for the denial")
     record: str | None = None
     try:
         with archive.catalog.write() as session:
@@ -215,5 +202,5 @@ def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, 
             )
             return request_view(request)
     except Forbidden as exc:
-        _denied(archive, actor, "access.deny", exc, record=record, request=request_id)
+        trail.refused(archive, actor, "access.deny", exc, record=record, request=request_id)
         raise

@@ -186,3 +186,13 @@ def record(
 
     checkpoint_if_due(archive, event.seq)
     return event
+
+
+_record = record  # under another name for ``refused``, whose keyword ``record`` hides it
+
+
+def refused(
+    archive: Archive, actor: Actor, action: str, refusal: Exception, *, record: str | None = None, **detail: Any
+) -> None:
+    """Record a refusal (outcome ``denied``) in a transaction of its own: the refused one has rolled back."""
+    _record(archive, actor, action, outcome="denied", record=record, detail={**detail, "reason": str(refusal)})

@@ -21,7 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from access.actor import Actor
-from archive.errors import Conflict, Forbidden, NotFound, StrongroomError, UsageError
+from archive.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    StrongroomError,
+    UsageError,
+    required_text,
+)
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
@@ -97,13 +104,6 @@ def _names(names: list[str]) -> list[str]:
     return parsed
 
 
-def _reason(text: str | None) -> str:
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise UsageError("a reason is required")
-    return cleaned
-
-
 def _check_disposable(session: Session, archive: Archive, name: str) -> Record:
     """The record, if it may be disposed of now; Conflict saying why not otherwise."""
     record = find_record(session, parse_name(name))
@@ -115,18 +115,13 @@ def _check_disposable(session: Session, archive: Archive, name: str) -> Record:
     return record
 
 
-def _in_open_request(session: Session, name: str, excluding: int | None = None) -> int | None:
-    query = (
+def _in_open_request(session: Session, name: str) -> int | None:
+    """The pending or approved disposal request that already names the record, if any."""
+    return session.scalar(
         select(DisposalRequest.id).join(DisposalItem)
         .where(DisposalItem.record_name == name, DisposalRequest.state.in_(OPEN_STATES))
+        .limit(1)
     )
-    if excluding is not None:
-        query = query.where(DisposalRequest.id != excluding)
-    return session.scalar(query.limit(1))
-
-
-def _denied(archive: Archive, actor: Actor, action: str, exc: Forbidden, **detail: Any) -> None:
-    trail.record(archive, actor, action, outcome="denied", detail={**detail, "reason": str(exc)})
 
 
 def request_disposal(
@@ -134,7 +129,7 @@ def request_disposal(
 ) -> DisposalView:
     """Ask for records to be disposed of (the ``dispose`` right); every one must be disposable now."""
     wanted = _names(names)
-    reason = _reason(reason)
+    reason = required_text(reason, "reason")
     try:
         with archive.catalog.write() as session:
             for name in wanted:
@@ -155,7 +150,7 @@ def request_disposal(
                              record=name, detail={"request": request.id, "reason": reason})
             return disposal_view(request)
     except Forbidden as exc:
-        _denied(archive, actor, "retention.dispose-request", exc, records=wanted)
+        trail.refused(archive, actor, "retention.dispose-request", exc, records=wanted)
         raise
 
 
@@ -188,14 +183,14 @@ def approve(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: in
                 trail.append(session, actor=actor.name, action="retention.dispose-approve", source=actor.source,
                              record=name, detail={"request": request.id})
     except Forbidden as exc:
-        _denied(archive, actor, "retention.dispose-approve", exc, request=request_id)
+        trail.refused(archive, actor, "retention.dispose-approve", exc, request=request_id)
         raise
     return carry_out(archive, request_id)
 
 
 def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, reason: str) -> DisposalView:
     """Refuse a pending request, saying why (``approve-disposal``)."""
-    reason = _reason(reason)
+    reason = required_text(reason, "reason")
     try:
         with archive.catalog.write() as session:
             request = _open_request(session, policy, actor, request_id)
@@ -207,7 +202,7 @@ def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, 
                          detail={"request": request.id, "reason": reason})
             return disposal_view(request)
     except Forbidden as exc:
-        _denied(archive, actor, "retention.dispose-deny", exc, request=request_id)
+        trail.refused(archive, actor, "retention.dispose-deny", exc, request=request_id)
         raise
 
 
@@ -308,7 +303,7 @@ def list_requests(archive: Archive, policy: AccessPolicy, actor: Actor, *, pendi
         try:
             policy.require(session, actor, "retention")
         except Forbidden as exc:
-            _denied(archive, actor, "retention.requests", exc)
+            trail.refused(archive, actor, "retention.requests", exc)
             raise
         query = select(DisposalRequest).options(selectinload(DisposalRequest.items)).order_by(DisposalRequest.id)
         if pending_only:
@@ -336,7 +331,7 @@ def certificate(archive: Archive, policy: AccessPolicy, actor: Actor, name_text:
         try:
             policy.require(session, actor, "retention", record_name=name)
         except Forbidden as exc:
-            _denied(archive, actor, "retention.certificate", exc, record=name)
+            trail.refused(archive, actor, "retention.certificate", exc, record=name)
             raise
         seq = session.scalar(select(DisposalItem.certificate_seq).where(
             DisposalItem.record_name == name, DisposalItem.certificate_seq.is_not(None)))
@@ -353,9 +348,9 @@ def refuse_delete(archive: Archive, actor: Actor, name_text: str) -> StrongroomE
         name: str | None = str(parse_name(name_text))
     except InvalidName:
         name = None
-    trail.record(archive, actor, "record.delete", outcome="denied", record=name,
-                 detail={"reason": "records are never deleted directly"})
-    return Forbidden(
+    refusal = Forbidden(
         "records are never deleted directly: ask for disposal with 'strongroom retention dispose NAME --reason TEXT' "
         "once its retention has ended; the director approves it"
     )
+    trail.refused(archive, actor, "record.delete", refusal, record=name)
+    return refusal

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from access.actor import Actor
-from archive.errors import Conflict, Forbidden, NotFound, UsageError
+from archive.errors import Conflict, Forbidden, NotFound, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
@@ -63,17 +63,10 @@ def held_names(session: Session) -> set[str]:
     return set(session.scalars(select(Hold.record_name).where(Hold.released_at.is_(None))))
 
 
-def _reason(text: str | None) -> str:
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise UsageError("a reason is required")
-    return cleaned
-
-
 def place(archive: Archive, policy: AccessPolicy, actor: Actor, name_text: str, reason: str) -> HoldView:
     """Put a record on legal hold (the ``hold`` right). A record already held is a conflict."""
     name = str(parse_name(name_text))
-    reason = _reason(reason)
+    reason = required_text(reason, "reason")
     try:
         with archive.catalog.write() as session:
             policy.require(session, actor, "hold", record_name=name)
@@ -93,7 +86,7 @@ def place(archive: Archive, policy: AccessPolicy, actor: Actor, name_text: str, 
                          detail={"hold": hold.id, "reason": reason})
             view = hold_view(hold)
     except Forbidden as exc:
-        trail.record(archive, actor, "hold.place", outcome="denied", record=name, detail={"reason": str(exc)})
+        trail.refused(archive, actor, "hold.place", exc, record=name)
         raise
     return _with_storage(view, set_storage_hold(archive, name, True))
 
@@ -115,7 +108,7 @@ def release(archive: Archive, policy: AccessPolicy, actor: Actor, name_text: str
                          detail={"hold": hold.id, "reason": note})
             view = hold_view(hold)
     except Forbidden as exc:
-        trail.record(archive, actor, "hold.release", outcome="denied", record=name, detail={"reason": str(exc)})
+        trail.refused(archive, actor, "hold.release", exc, record=name)
         raise
     return _with_storage(view, set_storage_hold(archive, name, False))
 
@@ -127,7 +120,7 @@ def list_holds(archive: Archive, policy: AccessPolicy, actor: Actor, *, include_
             try:
                 policy.require(session, actor, "retention")
             except Forbidden as exc:
-                trail.record(archive, actor, "hold.list", outcome="denied", detail={"reason": str(exc)})
+                trail.refused(archive, actor, "hold.list", exc)
                 raise
         query = select(Hold).order_by(Hold.id)
         if not include_released:

@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from access.actor import Actor
-from archive.errors import Conflict, Forbidden, UsageError
+from archive.errors import Conflict, Forbidden, UsageError, required_text
 from archive.records import find_record
 from archive.service import utcnow
 from audit import trail
@@ -34,9 +34,7 @@ def set_trigger(
 ) -> int:
     """Set NAME's trigger date; return how many versions had their lock lengthened."""
     name = str(parse_name(name_text))
-    reason = (reason or "").strip()
-    if not reason:
-        raise UsageError("a reason is required")
+    reason = required_text(reason, "reason")
     try:
         with archive.catalog.write() as session:
             policy.require(session, actor, "dispose", record_name=name)
@@ -53,6 +51,6 @@ def set_trigger(
                          detail={"from": previous.isoformat() if previous else None, "to": day.isoformat(),
                                  "reason": reason})
     except Forbidden as exc:
-        trail.record(archive, actor, "retention.trigger", outcome="denied", record=name, detail={"reason": str(exc)})
+        trail.refused(archive, actor, "retention.trigger", exc, record=name)
         raise
     return extend_locks(archive, utcnow(), name)

@@ -317,12 +317,6 @@ class ObjectStore:
             self.client.disable_object_legal_hold(self.bucket, key, version_id=version_id)
 
     @_storage_errors
-    def storage_class(self, key: str, version_id: str) -> str:
-        """The storage class the server reports for one version (``STANDARD`` when it reports none)."""
-        stat = self.client.stat_object(self.bucket, key, version_id=version_id)
-        return str(stat.metadata.get("x-amz-storage-class") or "STANDARD")
-
-    @_storage_errors
     def delete_unless_retained(self, key: str, version_id: str) -> bool:
         """Delete one version; False (and nothing raised) when Object Lock or a legal hold keeps it."""
         try:

@@ -261,7 +261,8 @@ def test_apply_moves_old_superseded_versions_to_the_archive_class(
             key, s3_id, storage_class = db.execute(
                 "SELECT object_key, s3_version_id, storage_class FROM versions WHERE version = 1").fetchone()
         assert storage_class == "STANDARD_IA"
-        assert archive.store.storage_class(key, s3_id) == "STANDARD_IA"
+        stat = archive.store.client.stat_object(archive.store.bucket, key, version_id=s3_id)
+        assert stat.metadata.get("x-amz-storage-class") == "STANDARD_IA"
         assert archive.store.read_object(key, s3_id).lock_mode == "COMPLIANCE"
     finally:
         archive.close()
