@@ -171,10 +171,13 @@ def test_a_held_record_cannot_be_disposed_of(home: Path, tmp_path: Path) -> None
     assert "S3 legal hold on for 1 object version(s)" in placed.output
     assert cli(home, "hold", "place", name, "--reason", "again", "--as", "dora").exit_code == 1
 
+    _put(home, write_file(tmp_path / "c2.txt", b"disputed, v2"), "--to", name, "--as", "mark")
     archive = Archive.open(home)
     try:
-        (item,) = record_objects(archive.store, name)
-        assert archive.store.client.is_object_legal_hold_enabled(archive.store.bucket, item.key, item.version_id)
+        held_objects = record_objects(archive.store, name)
+        assert len(held_objects) == 3, "v1 archived, v2 current, and v1 at current/ kept by its legal hold"
+        for item in held_objects:  # a version filed while held is held too
+            assert archive.store.client.is_object_legal_hold_enabled(archive.store.bucket, item.key, item.version_id)
     finally:
         archive.close()
     assert json.loads(cli(home, "retention", "due", "--json", "--as", "mark").output) == []
@@ -192,7 +195,9 @@ def test_a_held_record_cannot_be_disposed_of(home: Path, tmp_path: Path) -> None
     assert cli(home, "hold", "release", name, "--as", "dora").exit_code == 0
     archive = Archive.open(home)
     try:
-        assert not archive.store.client.is_object_legal_hold_enabled(archive.store.bucket, item.key, item.version_id)
+        for item in held_objects:
+            assert not archive.store.client.is_object_legal_hold_enabled(
+                archive.store.bucket, item.key, item.version_id)
     finally:
         archive.close()
     asked = json.loads(cli(home, "retention", "dispose", name, "--reason", "over", "--as", "mark", "--json").output)

@@ -403,9 +403,11 @@ def test_parse_schedule_of_any_text_is_a_schedule_or_a_schedule_error(text: str)
 @given(st.text(alphabet="abcdefilmnorstyFROM0123456789 =-\t", max_size=50))
 def test_parse_schedule_of_near_miss_text_is_a_schedule_or_a_schedule_error(text: str) -> None:
     try:
-        parse_schedule(text)
-    except ScheduleError:
-        pass
+        schedule = parse_schedule(text)
+    except ScheduleError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert schedule.record_type in text.lower() and schedule.trigger in text.lower()
 
 
 @settings(max_examples=200, deadline=None)
