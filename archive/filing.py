@@ -17,7 +17,13 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 
 from archive.errors import Conflict, StrongroomError, UsageError
-from archive.objects import WrittenObject, new_nonce, read_header, write_object
+from archive.objects import (
+    WrittenObject,
+    copy_checked,
+    new_nonce,
+    read_header,
+    write_object,
+)
 from archive.records import find_record
 from archive.service import Archive, as_utc, utcnow, writer_id
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
@@ -335,8 +341,5 @@ def ensure_archived_copy(archive: Archive, version_id: int) -> str:
         except (EnvelopeError, MissingObject):
             continue
     assert source_s3_id is not None
-    still_locked = locked_until if locked_until is not None and locked_until > utcnow() else None
-    copied = store.copy(source_key, source_s3_id, target, retain_until=still_locked)
-    if read_header(archive, target, copied).nonce.hex() != nonce:
-        raise Conflict(f"archiving {name} v{number}: the copy does not match its source")
-    return copied
+    return copy_checked(archive, source_key, source_s3_id, target, nonce=nonce, locked_until=locked_until,
+                        what=f"archiving {name} v{number}")

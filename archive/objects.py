@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from archive.errors import StrongroomError
-from archive.service import Archive
+from archive.errors import Conflict, StrongroomError
+from archive.service import Archive, utcnow
 from encryption.envelope import (
     FOOTER,
     HEADER,
@@ -79,6 +79,23 @@ def write_object(
 
 def read_header(archive: Archive, key: str, version_id: str) -> Header:
     return parse_header(archive.store.read_range(key, version_id, 0, HEADER.size))
+
+
+def still_locked(locked_until: datetime | None) -> datetime | None:
+    """A version's Object Lock date while it is still ahead (a new copy must carry it), else None."""
+    return locked_until if locked_until is not None and locked_until > utcnow() else None
+
+
+def copy_checked(
+    archive: Archive, source_key: str, source_id: str, target_key: str, *, nonce: str,
+    locked_until: datetime | None, storage_class: str | None = None, what: str,
+) -> str:
+    """Server-side copy of one stored version, keeping its lock; the copy is checked by its nonce."""
+    copied = archive.store.copy(source_key, source_id, target_key, retain_until=still_locked(locked_until),
+                                storage_class=storage_class)
+    if read_header(archive, target_key, copied).nonce.hex() != nonce:
+        raise Conflict(f"{what}: the copy does not match its source")
+    return copied
 
 
 def open_object(archive: Archive, key: str, version_id: str, stored_size: int) -> OpenedObject:

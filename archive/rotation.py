@@ -19,9 +19,15 @@ from filelock import FileLock
 from sqlalchemy import func, select
 
 from archive.errors import Conflict, IntegrityError
-from archive.objects import IteratorReader, new_nonce, open_object, write_object
+from archive.objects import (
+    IteratorReader,
+    new_nonce,
+    open_object,
+    still_locked,
+    write_object,
+)
 from archive.reading import VersionRef, read_version
-from archive.service import Archive, as_utc, utcnow
+from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, Version, VersionState
 from encryption.keyring import KeyEntry
 from storage.s3 import MissingObject
@@ -113,8 +119,7 @@ def _lock_of(archive: Archive, row_id: int) -> datetime | None:
     """
     with archive.catalog.read() as session:
         version = session.get(Version, row_id)
-        until = as_utc(version.locked_until) if version is not None and version.locked_until else None
-    return until if until is not None and until > utcnow() else None
+        return still_locked(as_utc(version.locked_until) if version is not None and version.locked_until else None)
 
 
 def key_usage(archive: Archive) -> dict[str, int]:

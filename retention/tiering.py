@@ -15,8 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from archive.errors import Conflict
-from archive.objects import read_header
+from archive.objects import copy_checked
 from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, Version, VersionState
 from retention.rules import due_for_archive_tier
@@ -59,10 +58,9 @@ def move_to_archive_tier(archive: Archive, now: datetime) -> TierReport:
     target = archive.settings.retention.archive_storage_class
     store = archive.store
     for move in due_moves(archive, now):
-        retain = move.locked_until if move.locked_until and move.locked_until > now else None
-        copied = store.copy(move.key, move.s3_version_id, move.key, retain_until=retain, storage_class=target)
-        if read_header(archive, move.key, copied).nonce.hex() != move.nonce:
-            raise Conflict(f"moving {move.key} to {target}: the copy does not match its source")
+        copied = copy_checked(archive, move.key, move.s3_version_id, move.key, nonce=move.nonce,
+                              locked_until=move.locked_until, storage_class=target,
+                              what=f"moving {move.key} to {target}")
         with archive.catalog.write() as session:
             version = session.get(Version, move.row_id)
             changed = version is None or version.s3_version_id != move.s3_version_id
