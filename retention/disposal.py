@@ -333,6 +333,7 @@ def certificate(archive: Archive, policy: AccessPolicy, actor: Actor, name_text:
         except Forbidden as exc:
             trail.refused(archive, actor, "retention.certificate", exc, record=name)
             raise
+        find_record(session, parse_name(name))  # an unknown name is "no record", not "not disposed of"
         seq = session.scalar(select(DisposalItem.certificate_seq).where(
             DisposalItem.record_name == name, DisposalItem.certificate_seq.is_not(None)))
         row = session.get(AuditEvent, seq) if seq is not None else None

@@ -146,6 +146,9 @@ def test_approved_disposal_deletes_every_version_and_leaves_a_certificate(home: 
     gone = cli(home, "get", old, "-o", "-", "--as", "dora")
     assert gone.exit_code == 1 and "was disposed of on" in gone.output
 
+    assert "has not been disposed of" in cli(home, "retention", "certificate", kept, "--as", "alice").output
+    assert "no record named 2026-0099-contract" in cli(home, "retention", "certificate", "2026-0099-contract",
+                                                      "--as", "alice").output
     cert = json.loads(cli(home, "retention", "certificate", old, "--json", "--as", "alice").output)
     detail = cert["detail"]
     assert [v["sha256"] for v in detail["versions"]] == hashes and len(hashes) == 2
