@@ -13,9 +13,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -127,11 +127,6 @@ def _find(session: Session, name: str) -> User:
 def any_users(archive: Archive) -> bool:
     with archive.catalog.read() as session:
         return session.scalar(select(User.id).limit(1)) is not None
-
-
-def get_user(archive: Archive, name: str) -> UserView:
-    with archive.catalog.read() as session:
-        return _view(_find(session, name), utcnow())
 
 
 def list_users(archive: Archive) -> list[UserView]:
@@ -365,15 +360,38 @@ _TOKEN_USER = (
 )
 
 
+_USER_NAMED = select(_USERS).where(_USERS.c.name == bindparam("name"))
+_ANY_USER = select(_USERS.c.id).limit(1)
+
+
+def _user_of(row: Row[Any]) -> User:
+    return User(**{column.key: getattr(row, column.key) for column in _USERS.columns})
+
+
 def authenticate(archive: Archive, token: str, *, now: datetime | None = None) -> UserView:
     """The user a bearer token belongs to; Unauthenticated if it is unknown, expired, revoked or the user disabled."""
     now = _moment(now)
-    with archive.catalog.read() as session:
-        row = session.connection().execute(_TOKEN_USER, {"token_hash": hash_token(token)}).first()
+    with archive.catalog.lookup() as connection:
+        row = connection.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).first()
     if row is None or row.token_revoked_at is not None or as_utc(row.token_expires_at) <= now or not row.enabled:
         raise Unauthenticated(NOT_LOGGED_IN)
-    user = User(**{column.key: getattr(row, column.key) for column in _USERS.columns})
-    return _view(user, now)
+    return _view(_user_of(row), now)
+
+
+def local_user(archive: Archive, name: str) -> tuple[bool, UserView | None]:
+    """``(whether any user exists, the user called name or None)``, for a command run on the archive host.
+
+    One lookup in the usual case (the user exists), since every local command asks it.
+    A malformed name is a UsageError once users exist; before that it does not matter.
+    """
+    with archive.catalog.lookup() as connection:
+        row = connection.execute(_USER_NAMED, {"name": name}).first()
+        if row is None:
+            exists = connection.execute(_ANY_USER).first() is not None
+            if exists:
+                validate_user_name(name)
+            return exists, None
+    return True, _view(_user_of(row), utcnow())
 
 
 def logout(archive: Archive, token: str, *, source: str) -> None:

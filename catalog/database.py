@@ -13,7 +13,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from filelock import FileLock
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,6 +83,16 @@ class Catalog:
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
             yield session
+
+    @contextmanager
+    def lookup(self) -> Iterator[Connection]:
+        """A SQLAlchemy Core connection for a read of one or two statements, without an ORM session.
+
+        For lookups on the path of every request (e.g. a bearer token): a session costs more
+        to set up and tear down than such a query takes to run. Rolled back on exit.
+        """
+        with self._read_engine.connect() as connection:
+            yield connection
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (no-op when it is current)."""

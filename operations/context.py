@@ -41,15 +41,11 @@ def local_actor(archive: Archive, name: str) -> Actor:
     While the home has no users at all, the local operator has full rights (bootstrap);
     afterwards the name must be a registered, enabled user and acts with that user's role.
     """
-    from accounts.users import any_users, get_user
-    from archive.errors import NotFound
+    from accounts.users import local_user
 
-    if not any_users(archive):
+    any_user, user = local_user(archive, name)
+    if not any_user:
         return Actor(name, None, CLI_SOURCE)
-    try:
-        user = get_user(archive, name)
-    except NotFound:
-        user = None
     if user is None or not user.enabled:
         raise Unauthenticated(
             f"{name!r} is not an enabled Strongroom user; act as one with --as NAME or STRONGROOM_USER"

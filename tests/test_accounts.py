@@ -55,6 +55,13 @@ def token_rows(archive: Archive) -> list[Token]:
         return list(session.scalars(select(Token).order_by(Token.id)))
 
 
+def view_of(archive: Archive, name: str) -> users.UserView:
+    """How a user is shown, as the local commands see it."""
+    _, view = users.local_user(archive, name)
+    assert view is not None
+    return view
+
+
 def events(archive: Archive, action: str) -> list[Event]:
     with archive.catalog.read() as session:
         query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
@@ -183,7 +190,7 @@ def test_add_get_and_list_users(archive):
     view, generated = users.add_user(archive, "carol", "staff", GOOD, actor=OPERATOR)
     users.add_user(archive, "alice", "director", OTHER, actor=OPERATOR)
     assert generated is None
-    assert view == users.get_user(archive, "carol")
+    assert view == view_of(archive, "carol")
     assert (view.role, view.enabled, view.must_change_password, view.locked_until) == ("staff", True, False, None)
     assert datetime.fromisoformat(view.created_at).utcoffset() == timedelta(0)
     assert view.as_dict()["name"] == "carol"
@@ -213,10 +220,20 @@ def test_add_user_refusals_leave_nothing_behind(archive):
 
 def test_unknown_user_is_not_found(archive):
     with pytest.raises(NotFound):
-        users.get_user(archive, "nobody")
-    with pytest.raises(NotFound):
         users.set_enabled(archive, "nobody", False, actor=OPERATOR)
     assert not users.any_users(archive)
+
+
+def test_local_user_answers_in_one_lookup_what_a_local_command_needs(archive):
+    assert users.local_user(archive, "Not A Name!") == (False, None)  # a fresh home: anyone bootstraps it
+    view, _ = users.add_user(archive, "carol", "staff", GOOD, actor=OPERATOR)
+    assert users.local_user(archive, "carol") == (True, view)
+    assert users.local_user(archive, "nobody") == (True, None)
+    with pytest.raises(UsageError):
+        users.local_user(archive, "Not A Name!")
+    users.set_enabled(archive, "carol", False, actor=OPERATOR)
+    exists, disabled = users.local_user(archive, "carol")
+    assert exists and disabled is not None and not disabled.enabled
 
 
 def test_generated_password_is_returned_once_and_must_be_changed(archive):
@@ -332,7 +349,7 @@ def test_lockout_refuses_even_the_right_password_until_it_ends(strict):
     locked = refusal(users.login, strict, "carol", GOOD, source="test", now=start)
     end = start + timedelta(minutes=10)
     assert locked == f"account locked after repeated failed logins; try again after {end:%H:%M} UTC"
-    assert users.get_user(strict, "carol").locked_until == end.isoformat()
+    assert view_of(strict, "carol").locked_until == end.isoformat()
     assert row(strict, "carol").failed_logins == 3  # attempts while locked are not counted
     assert refusal(users.login, strict, "carol", GOOD, source="test", now=end - timedelta(seconds=1)) == locked
     login = users.login(strict, "carol", GOOD, source="test", now=end)
@@ -373,9 +390,9 @@ def test_change_password(archive):
         users.change_password(archive, "erin", generated, generated, source="test")
     with pytest.raises(UsageError):
         users.change_password(archive, "erin", generated, "short", source="test")
-    assert users.get_user(archive, "erin").must_change_password
+    assert view_of(archive, "erin").must_change_password
     users.change_password(archive, "erin", generated, GOOD, source="test")
-    assert not users.get_user(archive, "erin").must_change_password
+    assert not view_of(archive, "erin").must_change_password
     refusal(users.login, archive, "erin", generated, source="test")
     assert users.login(archive, "erin", GOOD, source="test").user.name == "erin"
     assert [(e.outcome, e.detail) for e in events(archive, "auth.password")] == [
@@ -401,7 +418,7 @@ def test_operator_reset_revokes_sessions_and_clears_lockout(strict):
     generated = users.set_password(strict, "carol", None, actor=OPERATOR)
     assert generated is not None
     refusal(users.authenticate, strict, login.token)
-    view = users.get_user(strict, "carol")
+    view = view_of(strict, "carol")
     assert view.must_change_password and view.locked_until is None
     assert row(strict, "carol").failed_logins == 0
     assert users.login(strict, "carol", generated, source="test").user.must_change_password
@@ -420,7 +437,7 @@ def test_set_role(archive):
     assert users.set_role(archive, "carol", "manager", actor=OPERATOR).role == "manager"
     with pytest.raises(UsageError):
         users.set_role(archive, "carol", "owner", actor=OPERATOR)
-    assert users.get_user(archive, "carol").role == "manager"
+    assert view_of(archive, "carol").role == "manager"
     assert [e.detail for e in events(archive, "user.role")] == [{"user": "carol", "role": "manager", "previous": "staff"}]
 
 
