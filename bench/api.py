@@ -3,15 +3,18 @@
 A real ``strongroom serve`` runs in a child process. It gets a home of its own, with a
 second bucket on the benchmark's SeaweedFS, so that the benchmark home keeps no users (the
 other benchmarks run the CLI there as a bootstrap operator). One staff user acts on both
-sides, so both pay for the same policy check and audit entry:
+sides, so both establish who acts and pay for the same policy check and audit entry:
 
 - **local:** ``operations.records.file_new`` and ``operations.records.open_version``
-  (iterated) with that user's context, in this process, as the CLI's local mode does;
+  (iterated) in this process, each with the user's context resolved first, as every command
+  of the CLI's local mode does (the user must be registered and enabled);
 - **API:** ``POST /records`` with the body streamed by httpx (chunked) and
   ``GET /records/{name}/content`` streamed, on one keep-alive connection.
 
 Both sides file the same bytes and read the same records; which side goes first alternates
-from round to round, and the round with the median ratio API / local is reported.
+from round to round, and the round with the median ratio API / local is reported with the
+quartiles of all rounds. Small documents go in 20 short rounds of 10 per side rather than a
+few long ones, so a burst of noise on the shared machine spoils a round, not the result.
 """
 
 from __future__ import annotations
@@ -42,9 +45,9 @@ from bench.common import (
     MIB,
     BenchResult,
     Comparison,
+    alternating_rounds,
     mb_per_s,
-    median_index,
-    timed,
+    median_round,
 )
 from bench.env import STRONGROOM, Env
 from bench.large import write_random_file
@@ -58,7 +61,9 @@ ROLE = "staff"
 BUCKET = "bench-api"
 SMALL = 50 * KIB
 BLOCK = MIB  # upload chunks sent by httpx, and the block size of the large source file
-ROUNDS = 3
+SMALL_ROUNDS = 20  # pairs of short blocks: see bench.common.alternating_rounds
+SMALL_PER_ROUND = 10  # documents each side files, then reads, per round
+LARGE_ROUNDS = 3
 WARMUP = 5
 YEAR = 2026
 RECORD_TYPE = "other"  # staff may file and read it
@@ -73,11 +78,16 @@ OnChunk = Callable[[bytes], object]
 class Sides:
     """The two ways to file and read: in-process as the user, and over HTTP with the user's token."""
 
-    ctx: Context
+    archive: Archive
+    policy: AccessPolicy
     http: httpx.Client
 
+    def context(self) -> Context:
+        """Who acts, checked per operation as each local CLI command checks it (the API checks the token)."""
+        return Context(self.archive, self.policy, local_actor(self.archive, USER))
+
     def file_local(self, source: BinaryIO) -> str:
-        filed = file_new(self.ctx, source, record_type=RECORD_TYPE, year=YEAR, title=None, filename=None)
+        filed = file_new(self.context(), source, record_type=RECORD_TYPE, year=YEAR, title=None, filename=None)
         return filed.name
 
     def file_api(self, source: BinaryIO) -> str:
@@ -88,7 +98,7 @@ class Sides:
         return str(response.json()["name"])
 
     def read_local(self, name: str, on_chunk: OnChunk | None = None) -> int:
-        _, chunks = open_version(self.ctx, name)
+        _, chunks = open_version(self.context(), name)
         return _consume(chunks, on_chunk)
 
     def read_api(self, name: str, on_chunk: OnChunk | None = None) -> int:
@@ -162,35 +172,17 @@ def _login(url: str, password: str) -> str:
     return str(response.json()["token"])
 
 
-def _rounds(local: Callable[[int], object], api: Callable[[int], object]) -> tuple[list[float], list[float]]:
-    """Seconds per round for each side; the side that goes first alternates. Each action gets the round number."""
-    local_s: list[float] = []
-    api_s: list[float] = []
-    for round_ in range(ROUNDS):
-        sides = [(local_s, local), (api_s, api)]
-        for seconds, action in sides if round_ % 2 == 0 else reversed(sides):
-            seconds.append(timed(partial(action, round_))[0])
-    return local_s, api_s
-
-
-def _comparison(name: str, unit: str, rates: tuple[list[float], list[float]], local_label: str
-                ) -> tuple[Comparison, dict[str, object]]:
+def _comparison(name: str, unit: str, seconds: tuple[list[float], list[float]], rate: Callable[[float], float],
+                local_label: str) -> tuple[Comparison, dict[str, object]]:
     """The round with the median ratio API / local as a figure; every round in the details."""
-    local_rates, api_rates = rates
-    mid = median_index([a / b for a, b in zip(api_rates, local_rates, strict=True)])
-    details = {"api": api_rates, "local": local_rates, "median_round": mid}
-    return Comparison(name, unit, api_rates[mid], local_rates[mid], local_label, TARGET), {name: details}
+    api_rates, local_rates = ([rate(s) for s in side] for side in seconds)
+    figure, mid = median_round(name, unit, api_rates, local_rates, local_label, TARGET)
+    return figure, {name: {"api": api_rates, "local": local_rates, "median_round": mid}}
 
 
-def _rates(seconds: tuple[list[float], list[float]], rate: Callable[[float], float]
-           ) -> tuple[list[float], list[float]]:
-    local_s, api_s = seconds
-    return [rate(s) for s in local_s], [rate(s) for s in api_s]
-
-
-def _small(sides: Sides, count: int) -> tuple[list[Comparison], dict[str, object]]:
-    docs = [[os.urandom(SMALL) for _ in range(count)] for _ in range(ROUNDS)]
-    filed: list[list[str]] = [[] for _ in range(ROUNDS)]  # by the local side; both sides read these
+def _small(sides: Sides, rounds: int, per_round: int) -> tuple[list[Comparison], dict[str, object]]:
+    docs = [[os.urandom(SMALL) for _ in range(per_round)] for _ in range(rounds)]
+    filed: list[list[str]] = [[] for _ in range(rounds)]  # by the local side; both sides read these
 
     def file_local(round_: int) -> None:
         filed[round_] = [sides.file_local(io.BytesIO(doc)) for doc in docs[round_]]
@@ -206,17 +198,20 @@ def _small(sides: Sides, count: int) -> tuple[list[Comparison], dict[str, object
                     raise RuntimeError(f"{name}: short read")
         return read_all
 
+    def per_s(seconds: float) -> float:
+        return per_round / seconds
+
     put, put_details = _comparison(f"file {SMALL // KIB} KiB documents", "docs/s",
-                                   _rates(_rounds(file_local, file_api), lambda s: count / s), LOCAL_FILE)
+                                   alternating_rounds(file_api, file_local, rounds), per_s, LOCAL_FILE)
     get, get_details = _comparison(f"read {SMALL // KIB} KiB documents", "docs/s",
-                                   _rates(_rounds(read(sides.read_local), read(sides.read_api)), lambda s: count / s),
+                                   alternating_rounds(read(sides.read_api), read(sides.read_local), rounds), per_s,
                                    LOCAL_READ)
     return [put, get], {**put_details, **get_details}
 
 
 def _large(sides: Sides, source: Path, size: int) -> tuple[list[Comparison], dict[str, object]]:
     original = write_random_file(source, size)
-    filed = [""] * ROUNDS  # by the local side; both sides read these
+    filed = [""] * LARGE_ROUNDS  # by the local side; both sides read these
 
     def file_local(round_: int) -> None:
         with open(source, "rb") as data:
@@ -234,9 +229,11 @@ def _large(sides: Sides, source: Path, size: int) -> tuple[list[Comparison], dic
 
     label = f"{size // MIB} MiB"
     per_s = partial(mb_per_s, size)
-    put, put_details = _comparison(f"file {label}", "MB/s", _rates(_rounds(file_local, file_api), per_s), LOCAL_FILE)
+    put, put_details = _comparison(f"file {label}", "MB/s", alternating_rounds(file_api, file_local, LARGE_ROUNDS),
+                                   per_s, LOCAL_FILE)
     get, get_details = _comparison(f"read {label}", "MB/s",
-                                   _rates(_rounds(read(sides.read_local), read(sides.read_api)), per_s), LOCAL_READ)
+                                   alternating_rounds(read(sides.read_api), read(sides.read_local), LARGE_ROUNDS),
+                                   per_s, LOCAL_READ)
     for reader in (sides.read_local, sides.read_api):  # untimed: the bytes that come back are the bytes filed
         digest = hashlib.sha256()
         reader(filed[-1], digest.update)
@@ -247,7 +244,7 @@ def _large(sides: Sides, source: Path, size: int) -> tuple[list[Comparison], dic
 
 
 def run(env: Env, quick: bool) -> BenchResult:
-    count = 30 if quick else 200
+    rounds, per_round = (6, 5) if quick else (SMALL_ROUNDS, SMALL_PER_ROUND)
     large = 32 * MIB if quick else 256 * MIB
     home = _api_home(env)
     password = secrets.token_urlsafe(24)
@@ -255,21 +252,21 @@ def run(env: Env, quick: bool) -> BenchResult:
     try:
         add_user(archive, USER, ROLE, password, actor=Actor("bench", None, "bench"))
         archive.ready_to_write()  # create the bucket before anything is timed
-        ctx = Context(archive, AccessPolicy.load(archive.settings), local_actor(archive, USER))
         with _service(home, env.files / "api-serve.out") as url:
             headers = {"Authorization": f"Bearer {_login(url, password)}"}
             with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
-                sides = Sides(ctx, http)
+                sides = Sides(archive, AccessPolicy.load(archive.settings), http)
                 for _ in range(WARMUP):
                     sides.read_api(sides.file_api(io.BytesIO(os.urandom(SMALL))))
                     sides.read_local(sides.file_local(io.BytesIO(os.urandom(SMALL))))
-                small_figures, small_details = _small(sides, count)
+                small_figures, small_details = _small(sides, rounds, per_round)
                 large_figures, large_details = _large(sides, env.files / "api-large.bin", large)
     finally:
         archive.close()
     return BenchResult(
         name="api",
-        params={"docs": count, "doc_size": f"{SMALL // KIB} KiB", "large": f"{large // MIB} MiB", "rounds": ROUNDS,
+        params={"docs": rounds * per_round, "doc_size": f"{SMALL // KIB} KiB", "small_rounds": rounds,
+                "large": f"{large // MIB} MiB", "large_rounds": LARGE_ROUNDS,
                 "user_role": ROLE},
         figures=[*small_figures, *large_figures],
         details={**small_details, **large_details},

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -26,6 +28,31 @@ def median_index(values: list[float]) -> int:
     return order[(len(values) - 1) // 2]
 
 
+def alternating_rounds(ours: Callable[[int], object], baseline: Callable[[int], object], rounds: int
+                       ) -> tuple[list[float], list[float]]:
+    """Seconds per round for each side; each action is given the round number.
+
+    Which side goes first alternates from round to round, so slow drift on a shared machine
+    hits both sides alike. Many short rounds, each a pair, make the median of the per-round
+    ratios robust to a burst of noise that one of a few long rounds would absorb whole.
+    """
+    ours_s: list[float] = []
+    baseline_s: list[float] = []
+    for round_ in range(rounds):
+        sides = [(baseline_s, baseline), (ours_s, ours)]
+        for seconds, action in sides if round_ % 2 == 0 else reversed(sides):
+            seconds.append(timed(partial(action, round_))[0])
+    return ours_s, baseline_s
+
+
+def quartiles(values: list[float]) -> tuple[float, float]:
+    """The lower and upper quartiles (how far the middle half of the rounds spread)."""
+    if len(values) < 2:
+        return values[0], values[0]
+    lower, _, upper = statistics.quantiles(values, n=4)
+    return lower, upper
+
+
 def mb_per_s(size: int, seconds: float) -> float:
     """Throughput in MB/s (10**6 bytes per second)."""
     return size / seconds / 1e6
@@ -41,6 +68,7 @@ class Comparison:
     baseline: float
     baseline_label: str
     target: float | None = None  # minimum ratio ours / baseline
+    spread: tuple[float, float] | None = None  # quartiles of the per-round ratios, when there are rounds
 
     @property
     def ratio(self) -> float:
@@ -79,12 +107,20 @@ class BenchResult:
                 figures.append({
                     "name": fig.name, "unit": fig.unit, "strongroom": fig.ours, "baseline": fig.baseline,
                     "baseline_label": fig.baseline_label, "ratio": fig.ratio, "target_ratio_min": fig.target,
-                    "met": fig.met,
+                    "met": fig.met, "ratio_quartiles": fig.spread,
                 })
             else:
                 figures.append({"name": fig.name, "unit": fig.unit, "strongroom": fig.value,
                                 "limit_max": fig.limit, "met": fig.met})
         return {"name": self.name, "params": self.params, "figures": figures, "details": self.details}
+
+
+def median_round(name: str, unit: str, ours: list[float], baseline: list[float], baseline_label: str,
+                 target: float | None) -> tuple[Comparison, int]:
+    """The round with the median ratio ours / baseline as the figure, with the quartiles of every round's ratio."""
+    ratios = [o / b for o, b in zip(ours, baseline, strict=True)]
+    mid = median_index(ratios)
+    return Comparison(name, unit, ours[mid], baseline[mid], baseline_label, target, quartiles(ratios)), mid
 
 
 def _verdict(met: bool | None) -> str:
@@ -101,5 +137,7 @@ def print_result(result: BenchResult) -> None:
             print(f"    strongroom  {fig.ours:10.1f} {fig.unit}")
             print(f"    baseline    {fig.baseline:10.1f} {fig.unit}  ({fig.baseline_label})")
             print(f"    ratio       {fig.ratio:10.2f}{target}{_verdict(fig.met)}")
+            if fig.spread is not None:
+                print(f"    rounds      {fig.spread[0]:10.2f} .. {fig.spread[1]:.2f}  (quartiles of the per-round ratios)")
         else:
             print(f"  {fig.name}: {fig.value:.1f} {fig.unit}  (target < {fig.limit:g}){_verdict(fig.met)}")

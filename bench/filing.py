@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable
-from functools import partial
 
 from archive.filing import file_record
-from bench.common import KIB, BenchResult, Comparison, median_index, timed
+from bench.common import KIB, BenchResult, alternating_rounds, median_round
 from bench.env import Env
 
 DOC_SIZE = 50 * KIB
-ROUNDS = 3
+ROUNDS = 20  # pairs of short blocks: see bench.common.alternating_rounds
+PER_ROUND = 10
 WARMUP = 5
 YEAR = 2026
 TARGET = 0.5
@@ -36,30 +35,20 @@ def _put_all(env: Env, docs: list[bytes], prefix: str) -> None:
         client.put_object(bucket, f"{prefix}/doc-{i}.bin", io.BytesIO(doc), len(doc))
 
 
-def _docs_per_second(count: int, action: Callable[[], None]) -> float:
-    seconds, _ = timed(action)
-    return count / seconds
-
-
 def run(env: Env, quick: bool) -> BenchResult:
-    """Alternate which side goes first in each round, so drift hits both; report the median round."""
-    count = 30 if quick else 200
+    """Many short rounds, alternating which side goes first, so drift hits both; report the median round."""
+    rounds, per_round = (6, 5) if quick else (ROUNDS, PER_ROUND)
     _file_all(env, _docs(WARMUP))
     _put_all(env, _docs(WARMUP), "warmup")
-    ours: list[float] = []
-    baseline: list[float] = []
-    for round_ in range(ROUNDS):
-        sides = [
-            (baseline, partial(_put_all, env, _docs(count), f"round-{round_}")),
-            (ours, partial(_file_all, env, _docs(count))),
-        ]
-        for figures, action in sides if round_ % 2 == 0 else reversed(sides):
-            figures.append(_docs_per_second(count, action))
-    ratios = [o / b for o, b in zip(ours, baseline, strict=True)]
-    mid = median_index(ratios)
+    docs = [_docs(per_round) for _ in range(rounds)]
+    ours_s, baseline_s = alternating_rounds(lambda round_: _file_all(env, docs[round_]),
+                                            lambda round_: _put_all(env, docs[round_], f"round-{round_}"), rounds)
+    ours = [per_round / s for s in ours_s]
+    baseline = [per_round / s for s in baseline_s]
+    figure, mid = median_round("filing throughput", "docs/s", ours, baseline, "raw minio put_object", TARGET)
     return BenchResult(
         name="filing",
-        params={"docs": count, "doc_size": "50 KiB", "rounds": ROUNDS},
-        figures=[Comparison("filing throughput", "docs/s", ours[mid], baseline[mid], "raw minio put_object", TARGET)],
+        params={"docs": rounds * per_round, "doc_size": "50 KiB", "rounds": rounds},
+        figures=[figure],
         details={"rounds_strongroom_docs_s": ours, "rounds_baseline_docs_s": baseline, "median_round": mid},
     )
