@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
-import httpx
+import urllib3
 
 from access.grants import GrantView
 from access.requests import RequestView
@@ -37,6 +37,8 @@ from search.results import AuditSample, IndexStatus, SearchResults
 from storage.s3 import LockProbe
 
 UPLOAD_BLOCK = 1024 * 1024
+DOWNLOAD_BLOCK = 1024 * 1024
+TIMEOUT = urllib3.Timeout(connect=60.0, read=60.0)
 ERRORS: dict[int, type[StrongroomError]] = {
     400: UsageError, 401: Unauthenticated, 403: Forbidden, 404: NotFound, 409: Conflict, 422: UsageError,
 }
@@ -82,37 +84,48 @@ def _blocks(source: BinaryIO) -> Iterator[bytes]:
 
 
 class RemoteArchive:
-    """Calls the Strongroom HTTP API with a bearer token; errors come back as the same one-line errors."""
+    """Calls the Strongroom HTTP API with a bearer token; errors come back as the same one-line errors.
+
+    urllib3 (also minio's HTTP client) carries the requests: for a small download its
+    per-request work is about half a millisecond less than httpx's (docs/benchmarks.md).
+    No retries and no redirects: a failed call is reported, never silently sent twice.
+    """
 
     def __init__(self, url: str, token: str | None = None, *, ca_cert: str | None = None) -> None:
         self.url = url.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        verify = ssl.create_default_context(cafile=ca_cert) if ca_cert else True
-        self.http = httpx.Client(base_url=self.url, headers=headers, verify=verify, timeout=httpx.Timeout(60.0))
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        context = ssl.create_default_context(cafile=ca_cert) if ca_cert else None
+        self.http = urllib3.PoolManager(num_pools=1, retries=False, timeout=TIMEOUT, ssl_context=context)
 
     def close(self) -> None:
-        self.http.close()
+        self.http.clear()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._send(method, path, **kwargs)
         self._check(response)
         return response.json()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None,
+        content: bytes | Iterator[bytes] | None = None, headers: dict[str, str] | None = None, stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        """One request; a body that is an iterator goes chunked. ``stream`` leaves the response body unread."""
+        url = self.url + path + (f"?{urlencode(_query(params))}" if params else "")
         try:
-            return self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
+            return self.http.request(method, url, body=content, json=json, headers={**self._headers, **(headers or {})},
+                                     preload_content=not stream, redirect=False)
+        except urllib3.exceptions.HTTPError as exc:
             raise StrongroomError(f"cannot reach the Strongroom service at {self.url}: {type(exc).__name__}") from None
 
     @staticmethod
-    def _check(response: httpx.Response) -> None:
-        if response.is_success:
+    def _check(response: urllib3.BaseHTTPResponse) -> None:
+        if 200 <= response.status < 300:
             return
         try:
-            message = str(response.json().get("error") or response.reason_phrase)
-        except ValueError:
-            message = response.reason_phrase or f"HTTP {response.status_code}"
-        raise ERRORS.get(response.status_code, StrongroomError)(message)
+            message = str(response.json().get("error") or response.reason)
+        except (ValueError, AttributeError):
+            message = response.reason or f"HTTP {response.status}"
+        raise ERRORS.get(response.status, StrongroomError)(message)
 
     def login(self, name: str, password: str) -> dict[str, Any]:
         return self._call("POST", "/auth/login", json={"name": name, "password": password})
@@ -144,14 +157,11 @@ class RemoteArchive:
 
     def open_version(self, name: str, version: int | None = None) -> tuple[Download, Iterator[bytes]]:
         """Start a download; the iterator raises IntegrityError if the bytes do not match the announced SHA-256."""
-        request = self.http.build_request("GET", f"/records/{quote(name)}/content", params=_present({"version": version}))
-        try:
-            response = self.http.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise StrongroomError(f"cannot reach the Strongroom service at {self.url}: {type(exc).__name__}") from None
-        if not response.is_success:
-            response.read()
-            response.close()
+        response = self._send("GET", f"/records/{quote(name)}/content", params=_present({"version": version}),
+                              stream=True)
+        if not 200 <= response.status < 300:
+            response.read(cache_content=True)  # the error's JSON body, for _check
+            response.release_conn()
             self._check(response)
         headers = response.headers
         filename = headers.get("X-Strongroom-Filename")
@@ -261,16 +271,22 @@ def _present(params: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in params.items() if value is not None}
 
 
-def _checked(response: httpx.Response, info: Download) -> Iterator[bytes]:
+def _query(params: dict[str, Any]) -> dict[str, str]:
+    """Query parameters as the API reads them: booleans as ``true``/``false``, None left out."""
+    return {key: ("true" if value else "false") if isinstance(value, bool) else str(value)
+            for key, value in params.items() if value is not None}
+
+
+def _checked(response: urllib3.BaseHTTPResponse, info: Download) -> Iterator[bytes]:
     digest, size = hashlib.sha256(), 0
     try:
-        for chunk in response.iter_bytes():
+        for chunk in response.stream(DOWNLOAD_BLOCK):
             digest.update(chunk)
             size += len(chunk)
             yield chunk
-    except httpx.HTTPError:
+    except urllib3.exceptions.HTTPError:
         raise IntegrityError(f"download of {info.label} was cut off after {size} bytes") from None
     finally:
-        response.close()
+        response.release_conn()
     if size != info.size or digest.hexdigest() != info.sha256:
         raise IntegrityError(f"download of {info.label} does not match its SHA-256 (got {size} of {info.size} bytes)")
