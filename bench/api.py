@@ -8,8 +8,9 @@ sides, so both establish who acts and pay for the same policy check and audit en
 - **local:** ``operations.records.file_new`` and ``operations.records.open_version``
   (iterated) in this process, each with the user's context resolved first, as every command
   of the CLI's local mode does (the user must be registered and enabled);
-- **API:** ``POST /records`` with the body streamed by httpx (chunked) and
-  ``GET /records/{name}/content`` streamed, on one keep-alive connection.
+- **API:** the CLI's ``--server`` backend, ``client.remote.RemoteArchive``: ``POST /records``
+  (a body of at most 1 MiB sent whole, larger ones chunked) and ``GET /records/{name}/content``
+  streamed and checked against the SHA-256 the service announces, on one keep-alive connection.
 
 Both sides file the same bytes and read the same records; which side goes first alternates
 from round to round, and the round with the median ratio API / local is reported with the
@@ -34,7 +35,7 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
-import httpx
+import urllib3
 
 from access.actor import Actor
 from access.policy import AccessPolicy
@@ -51,7 +52,7 @@ from bench.common import (
 )
 from bench.env import STRONGROOM, Env
 from bench.large import write_random_file
-from client.remote import upload_body
+from client.remote import RemoteArchive
 from config.home import ExternalStorage, init_home
 from operations.context import Context, local_actor
 from operations.records import file_new, open_version
@@ -60,7 +61,6 @@ USER = "bench-api"
 ROLE = "staff"
 BUCKET = "bench-api"
 SMALL = 50 * KIB
-BLOCK = MIB  # upload chunks sent by httpx, and the block size of the large source file
 SMALL_ROUNDS = 20  # pairs of short blocks: see bench.common.alternating_rounds
 SMALL_PER_ROUND = 10  # documents each side files, then reads, per round
 LARGE_ROUNDS = 3
@@ -80,7 +80,7 @@ class Sides:
 
     archive: Archive
     policy: AccessPolicy
-    http: httpx.Client
+    remote: RemoteArchive
 
     def context(self) -> Context:
         """Who acts, checked per operation as each local CLI command checks it (the API checks the token)."""
@@ -91,21 +91,15 @@ class Sides:
         return filed.name
 
     def file_api(self, source: BinaryIO) -> str:
-        response = self.http.post("/records", params={"type": RECORD_TYPE, "year": YEAR}, content=upload_body(source),
-                                  headers={"Content-Type": "application/octet-stream"})
-        if response.status_code != 201:
-            raise RuntimeError(f"POST /records: {response.status_code} {response.text}")
-        return str(response.json()["name"])
+        return self.remote.file_new(source, record_type=RECORD_TYPE, year=YEAR, title=None, filename=None).name
 
     def read_local(self, name: str, on_chunk: OnChunk | None = None) -> int:
         _, chunks = open_version(self.context(), name)
         return _consume(chunks, on_chunk)
 
     def read_api(self, name: str, on_chunk: OnChunk | None = None) -> int:
-        with self.http.stream("GET", f"/records/{name}/content") as response:
-            if response.status_code != 200:
-                raise RuntimeError(f"GET /records/{name}/content: {response.status_code} {response.read()!r}")
-            return _consume(response.iter_bytes(), on_chunk)
+        _, chunks = self.remote.open_version(name)
+        return _consume(chunks, on_chunk)
 
 
 def _consume(chunks: Iterator[bytes], on_chunk: OnChunk | None) -> int:
@@ -160,16 +154,9 @@ def _service(home: Path, output: Path) -> Iterator[str]:
 
 def _healthy(url: str) -> bool:
     try:
-        return httpx.get(f"{url}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
+        return urllib3.request("GET", f"{url}/health", timeout=2, retries=False).status == 200
+    except urllib3.exceptions.HTTPError:
         return False
-
-
-def _login(url: str, password: str) -> str:
-    response = httpx.post(f"{url}/auth/login", json={"name": USER, "password": password}, timeout=30)
-    if response.status_code != 200:
-        raise RuntimeError(f"login as {USER}: {response.status_code} {response.text}")
-    return str(response.json()["token"])
 
 
 def _comparison(name: str, unit: str, seconds: tuple[list[float], list[float]], rate: Callable[[float], float],
@@ -253,14 +240,16 @@ def run(env: Env, quick: bool) -> BenchResult:
         add_user(archive, USER, ROLE, password, actor=Actor("bench", None, "bench"))
         archive.ready_to_write()  # create the bucket before anything is timed
         with _service(home, env.files / "api-serve.out") as url:
-            headers = {"Authorization": f"Bearer {_login(url, password)}"}
-            with httpx.Client(base_url=url, headers=headers, timeout=600) as http:
-                sides = Sides(archive, AccessPolicy.load(archive.settings), http)
+            remote = RemoteArchive(url, str(RemoteArchive(url).login(USER, password)["token"]))
+            try:
+                sides = Sides(archive, AccessPolicy.load(archive.settings), remote)
                 for _ in range(WARMUP):
                     sides.read_api(sides.file_api(io.BytesIO(os.urandom(SMALL))))
                     sides.read_local(sides.file_local(io.BytesIO(os.urandom(SMALL))))
                 small_figures, small_details = _small(sides, rounds, per_round)
                 large_figures, large_details = _large(sides, env.files / "api-large.bin", large)
+            finally:
+                remote.close()
     finally:
         archive.close()
     return BenchResult(
