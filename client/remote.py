@@ -92,7 +92,7 @@ class RemoteArchive:
     """
 
     def __init__(self, url: str, token: str | None = None, *, ca_cert: str | None = None) -> None:
-        self.url = url.rstrip("/")
+        self.url = _service_url(url)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         context = ssl.create_default_context(cafile=ca_cert) if ca_cert else None
         self.http = urllib3.PoolManager(num_pools=1, retries=False, timeout=TIMEOUT, ssl_context=context)
@@ -269,6 +269,17 @@ class RemoteArchive:
 
 def _present(params: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in params.items() if value is not None}
+
+
+def _service_url(url: str) -> str:
+    """The service's base URL without a trailing slash; UsageError unless it is http(s)://HOST[:PORT][/PATH]."""
+    try:
+        parsed = urllib3.util.parse_url(url)
+    except urllib3.exceptions.LocationParseError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UsageError(f"--server must be an http:// or https:// URL, not {url!r}")
+    return url.rstrip("/")
 
 
 def _query(params: dict[str, Any]) -> dict[str, str]:
