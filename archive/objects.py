@@ -67,9 +67,9 @@ def write_object(
 
     With ``retain_until`` the version is write-once (Object Lock, compliance mode) until then.
     """
-    primary = archive.keyring.primary
+    primary, cipher = archive.keyring.encryption_key()
     header = Header(primary.id, nonce, archive.settings.chunk_size)
-    reader = EncryptingReader(source, archive.keyring.cipher(primary.id), header, meta)
+    reader = EncryptingReader(source, cipher, header, meta)
     try:
         version_id = archive.store.put_stream(key, reader, retain_until)  # type: ignore[arg-type]
     except SourceReadError as exc:

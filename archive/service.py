@@ -43,6 +43,7 @@ class Archive:
 
     @cached_property
     def keyring(self) -> Keyring:
+        """The keyring, which follows changes of its file made by other processes (see encryption/keyring.py)."""
         return Keyring.load(self.settings.keyring_path)
 
     @cached_property
@@ -79,7 +80,7 @@ class Archive:
 
     def ready_to_write(self) -> None:
         """Fail early, before a number is taken, if the keyring or the storage is not usable."""
-        self.keyring  # noqa: B018 - loading it is the check
+        self.keyring.primary  # noqa: B018 - reading it is the check
         self.store  # noqa: B018 - connecting (and starting embedded storage) is the check
 
     def close(self) -> None:

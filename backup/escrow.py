@@ -123,5 +123,5 @@ def install_keyring(path: Path, entries: list[KeyEntry]) -> bool:
             f"{path} holds a different keyring; import into a new home before 'strongroom init' "
             "(init keeps an existing keyring)"
         )
-    Keyring(path, entries).save()
+    Keyring.install(path, entries)
     return True

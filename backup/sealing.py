@@ -57,13 +57,12 @@ def backup_cipher(entry: KeyEntry) -> RawFernet:
 
 
 def keys_of(keyring: Keyring) -> KeyLookup:
-    """Look keys up by id in ``keyring``; a missing one is :class:`KeyMissing`."""
-    by_id = {entry.id: entry for entry in keyring.entries}
+    """Look keys up by id in ``keyring`` (as its file is now); a missing one is :class:`KeyMissing`."""
 
     def lookup(key_id: str) -> KeyEntry:
         try:
-            return by_id[key_id]
-        except KeyError:
+            return keyring.entry(key_id)
+        except KeyMissing:
             raise KeyMissing(
                 f"the keyring has no key {key_id}, which this backup was sealed with "
                 "(import the keyring exported when the snapshot was made)"

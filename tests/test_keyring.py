@@ -42,8 +42,9 @@ def test_create_writes_mode_0600(path: Path) -> None:
             {"id": keyring.primary.id, "created": keyring.primary.created, "key": keyring.primary.key.decode()}
         ]
     }
-    # No temporary file is left next to it.
-    assert sorted(p.name for p in path.parent.iterdir()) == ["keyring.json"]
+    # No temporary file is left next to it; the lock file that serialises changes is private too.
+    assert sorted(p.name for p in path.parent.iterdir()) == ["keyring.json", "keyring.json.lock"]
+    assert mode_of(path.with_name("keyring.json.lock")) == 0o600
 
 
 def test_create_makes_private_directory(path: Path) -> None:
@@ -327,3 +328,55 @@ def test_keyentry_is_frozen() -> None:
     entry = KeyEntry("0011223344556677", "2026-01-01T00:00:00+00:00", Fernet.generate_key())
     with pytest.raises(AttributeError):
         entry.key = b"x"  # type: ignore[misc]
+
+
+# --- several processes sharing one keyring file --------------------------------------------
+
+
+def test_a_change_by_another_process_is_seen_without_reopening(path: Path) -> None:
+    service = Keyring.create(path)  # what a long-running process holds
+    old = service.primary
+    operator = Keyring.load(path)  # another process, e.g. 'keys rotate'
+    new = operator.add_key()
+    assert service.primary == new, "encryption uses the newest primary on disk"
+    entry, cipher = service.encryption_key()
+    assert entry == new and operator.cipher(new.id).decrypt(cipher.encrypt(b"x")) == b"x"
+    operator.remove({old.id})
+    assert [e.id for e in service.entries] == [new.id]
+
+
+def test_an_unknown_key_id_reads_the_file_again_before_failing(path: Path) -> None:
+    reader = Keyring.create(path)
+    writer = Keyring.load(path)
+    new = writer.add_key()
+    token = writer.cipher(new.id).encrypt(b"re-encrypted elsewhere")
+    assert reader.cipher(new.id).decrypt(token) == b"re-encrypted elsewhere"
+    assert reader.entry(new.id) == new
+    with pytest.raises(KeyMissing):
+        reader.cipher("ffffffffffffffff")
+
+
+def test_changes_start_from_the_file_not_from_a_stale_copy(path: Path) -> None:
+    first = Keyring.create(path)
+    second = Keyring.load(path)
+    added_by_first = first.add_key()
+    added_by_second = second.add_key()  # second never looked at the file since it was loaded
+    assert {e.id for e in Keyring.load(path).entries} >= {added_by_first.id, added_by_second.id}
+    with pytest.raises(ConfigError, match="newest key"):
+        first.remove({added_by_second.id})  # the primary on disk, not first's idea of it
+
+
+def _add_keys(path: str, count: int) -> list[str]:
+    keyring = Keyring.load(Path(path))
+    return [keyring.add_key().id for _ in range(count)]
+
+
+def test_processes_adding_keys_at_once_never_lose_each_others(path: Path) -> None:
+    import multiprocessing
+
+    original = Keyring.create(path).primary.id
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        added = pool.starmap(_add_keys, [(str(path), 5)] * 4)
+    on_disk = [e.id for e in Keyring.load(path).entries]
+    assert sorted(on_disk) == sorted([original, *(key_id for batch in added for key_id in batch)])
+    assert len(on_disk) == 21 and on_disk[-1] == original

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from archive.reading import read_version, stored_versions
 from archive.rebuild import rebuild
 from archive.rotation import retire, rotate
 from archive.service import Archive
-from catalog.schema import Version
-from encryption.envelope import parse_header
-from tests.conftest import cli
+from catalog.schema import Record, Version
+from encryption.envelope import HEADER, parse_header
+from tests.conftest import cli, cli_process
 from tests.helpers import all_object_bytes, put_bytes
+from tests.service_helpers import start_with_users
 from tests.test_filing import _Failing
 
 
@@ -153,3 +155,58 @@ def test_rebuild_refuses_a_full_catalog_unless_replace(home: Path):
     data = json.loads(replaced.output)
     assert data["records"] == 1 and Path(data["previous_catalog"]).exists()
     assert cli(home, "get", "2026-0001-letter", "-o", "-").stdout_bytes == b"x"
+
+
+def test_keys_rotated_and_retired_by_another_process_while_the_service_runs(home: Path):
+    """The running service follows the keyring file: it reads what rotation re-encrypted and files under the new key."""
+    service = start_with_users(home, {"sam": ("staff", "st4ff-rotation-pw")})
+    try:
+        with service.client("sam") as http:
+            def file(data: bytes) -> str:
+                response = http.post("/records", params={"type": "letter"}, content=data,
+                                     headers={"Content-Type": "application/octet-stream"})
+                assert response.status_code == 201, response.text
+                return str(response.json()["name"])
+
+            def read(name: str, version: int | None = None) -> bytes:
+                response = http.get(f"/records/{name}/content", params={"version": version} if version else {})
+                assert response.status_code == 200, response.text
+                return response.content
+
+            first = file(b"filed before the rotation")
+            amended = file(b"version one")
+            response = http.post(f"/records/{amended}/versions", content=b"version two",
+                                 headers={"Content-Type": "application/octet-stream"})
+            assert response.status_code == 201, response.text
+            assert read(first) == b"filed before the rotation"  # the service has read the keyring by now
+            old_key = json.loads(cli_process(home, "keys", "list", "--json").stdout)[0]["id"]
+
+            rotated = cli_process(home, "keys", "rotate", "--json")
+            assert rotated.returncode == 0, rotated.stderr
+            new_key = json.loads(rotated.stdout)["key_id"]
+            assert new_key != old_key
+
+            with ThreadPoolExecutor(4) as pool:
+                reads = [pool.submit(read, first), pool.submit(read, amended, 1), pool.submit(read, amended)]
+                filing = pool.submit(file, b"filed after the rotation")
+                assert [r.result() for r in reads] == [b"filed before the rotation", b"version one", b"version two"]
+                new = filing.result()
+            assert read(new) == b"filed after the rotation"
+            listed = json.loads(cli_process(home, "keys", "list", "--json").stdout)
+            assert [(k["id"], k["primary"], k["versions"]) for k in listed] == [(new_key, True, 4), (old_key, False, 0)]
+            archive = Archive.open(home)
+            try:
+                with archive.catalog.read() as session:
+                    row = session.query(Version).join(Record).filter(Record.name == new).one()
+                    key, s3_id = row.object_key, row.s3_version_id
+                assert parse_header(archive.store.read_range(key, s3_id, 0, HEADER.size)).key_id == new_key
+            finally:
+                archive.close()
+
+            retired = cli_process(home, "keys", "retire", "--json")
+            assert retired.returncode == 0 and json.loads(retired.stdout) == [old_key], retired.stderr
+            assert read(first) == b"filed before the rotation"
+            assert read(file(b"filed after the retirement")) == b"filed after the retirement"
+    finally:
+        assert service.stop() == 0, service.stdout()
+    assert "the keyring has no key" not in service.stdout()
