@@ -477,11 +477,12 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
 @json_option
 @pass_state
 def repair(state: State, force: bool, as_json: bool) -> None:
-    """Finish or undo filings left pending by a process that died.
+    """Finish or undo filings left pending by a process that died; write missing number markers.
 
     A pending upload that reached the bucket whole is completed; otherwise a new
     record's number is kept as void (with the reason) and a new version is dropped.
-    Filings still running in a live process are left alone.
+    Filings still running in a live process are left alone. Every void or disposed
+    record whose marker (numbers/NAME) is not in the bucket gets one.
     """
     from archive.repair import repair as repair_pending
 
@@ -490,8 +491,10 @@ def repair(state: State, force: bool, as_json: bool) -> None:
         print_json([action.__dict__ for action in actions])
         return
     for action in actions:
-        click.echo(f"{action.name} v{action.version}: {action.action} - {action.detail}")
-    click.echo(f"repair: {len(actions)} pending filing(s) examined")
+        label = action.name if action.version is None else f"{action.name} v{action.version}"
+        click.echo(f"{label}: {action.action} - {action.detail}")
+    examined = sum(action.version is not None for action in actions)
+    click.echo(f"repair: {examined} pending filing(s) examined, {len(actions) - examined} number marker(s) written")
 
 
 @main.group()
@@ -504,24 +507,33 @@ def catalog() -> None:
 @json_option
 @pass_state
 def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
-    """Reconstruct the catalog from the bucket and the keyring alone."""
+    """Reconstruct the catalog from the bucket and the keyring alone.
+
+    Only object versions that authenticate from end to end and whose sealed metadata
+    names the record (and version) of their key are used; every other version is listed
+    as forged (one line each, on stderr) and ignored. Void and disposed numbers come back
+    from their number markers, so no name is issued twice.
+    """
     from archive.rebuild import backup_catalog, rebuild
 
     archive = state.archive
     saved = backup_catalog(archive) if replace else None
     with progress("reading objects", not as_json) as (start, step):
         report = rebuild(archive, replace=replace, on_start=start, on_progress=step)
-    data = {**report.__dict__, "previous_catalog": saved}
+    data = {**report.as_dict(), "previous_catalog": saved}
     if as_json:
         print_json(data)
         return
     if saved:
         click.echo(f"previous catalog copied to {saved}")
+    for forged in report.forged:
+        click.echo(f"forged {forged}", err=True)
     for skipped in report.skipped:
         click.echo(f"skipped {skipped}", err=True)
     click.echo(
-        f"rebuilt catalog: {report.records} record(s), {report.versions} version(s), {report.voids} void number(s) "
-        f"from {report.objects} object(s); {len(report.skipped)} skipped"
+        f"rebuilt catalog: {report.records} record(s), {report.versions} version(s), {report.voids} void number(s), "
+        f"{report.disposed} disposed from {report.objects} object version(s); "
+        f"{len(report.forged)} forged or foreign version(s) ignored, {len(report.skipped)} skipped"
     )
 
 
@@ -554,7 +566,7 @@ def keys_list(state: State, as_json: bool) -> None:
 @json_option
 @pass_state
 def keys_rotate(state: State, as_json: bool) -> None:
-    """Add a new key and re-encrypt every stored object with it.
+    """Add a new key and re-encrypt every stored object (and number marker) with it.
 
     If an earlier rotation was interrupted, this resumes it instead of adding
     another key. Old keys stay in the keyring until 'keys retire'.
@@ -570,7 +582,8 @@ def keys_rotate(state: State, as_json: bool) -> None:
         print_json(report.__dict__)
         return
     verb = "added key" if report.added else "resumed rotation to key"
-    click.echo(f"{verb} {report.key_id}; re-encrypted {report.reencrypted} version(s)")
+    click.echo(f"{verb} {report.key_id}; re-encrypted {report.reencrypted} version(s) "
+               f"and {report.markers} number marker(s)")
 
 
 @keys.command("retire")

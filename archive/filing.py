@@ -24,6 +24,7 @@ from archive.objects import (
     read_header,
     write_object,
 )
+from archive.numbers import VOID, Numbered, write_marker
 from archive.records import find_record
 from archive.service import Archive, as_utc, utcnow, writer_id
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
@@ -214,7 +215,11 @@ def _stored_values(written: WrittenObject) -> dict[str, object]:
 
 
 def void_record(archive: Archive, record_id: int, reason: str) -> None:
-    """Keep a record's number as void, with the reason; its pending version row is dropped."""
+    """Keep a record's number as void, with the reason; its pending version row is dropped.
+
+    The number is then made durable in the bucket by a marker (see ``archive/numbers.py``);
+    if storage refuses that too, ``strongroom repair`` writes it later.
+    """
     with archive.catalog.write() as session:
         record = session.get(Record, record_id)
         if record is None:
@@ -224,6 +229,11 @@ def void_record(archive: Archive, record_id: int, reason: str) -> None:
         for version in list(record.versions):
             if version.state == VersionState.PENDING:
                 record.versions.remove(version)
+        voided = Numbered.of(record)
+    try:
+        write_marker(archive, voided, VOID, reason)
+    except (StrongroomError, MissingObject):
+        pass
 
 
 def drop_pending_version(archive: Archive, version_id: int) -> None:

@@ -2,9 +2,23 @@
 
 Every stored object carries its own authenticated metadata (record name, title,
 type, year, number, version, who filed it and when, size and SHA-256), so the
-catalog can be rebuilt from a listing of the bucket and the keyring. Numbers with
-no object at all (void or failed filings) come back as void records, so there are
-no silent gaps; a void number above the highest stored one cannot be known.
+catalog can be rebuilt from a listing of the bucket and the keyring.
+
+Nothing in the bucket is taken on trust: whoever holds the S3 credentials can add
+object versions under any key. An object version counts only if it authenticates
+from end to end (header, metadata frame, every data frame with its nonce and index,
+size and SHA-256) and its sealed metadata names the very record (and version) its
+key says. Anything else is reported as forged or foreign and ignored; versions under
+a key the keyring does not hold are reported as skipped. Of the authentic candidates
+for one record version, the copy in the expected area (``current/`` for the newest
+version, ``archive/`` otherwise) filed last by its *sealed* filing time wins, then
+the newest write: the S3 listing's order alone decides nothing.
+
+Numbers whose record holds no content are kept by number markers (``numbers/``,
+see ``archive/numbers.py``): a void or disposed record comes back as such, and the
+number series continue after the highest number ever allocated. Numbers below the
+highest with neither an object nor a marker come back as void records, so there are
+no silent gaps.
 """
 
 from __future__ import annotations
@@ -12,21 +26,25 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, make_url, select
 
 from archive.errors import Conflict, KeyMissing
-from archive.objects import OpenedObject, open_object
+from archive.numbers import NotAMarker, NumberMarker, marker_of, names
+from archive.objects import OpenedObject, iter_plaintext, open_object
 from archive.service import Archive, utcnow
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
 from naming import (
     ARCHIVE_PREFIX,
     CURRENT_PREFIX,
+    NUMBERS_PREFIX,
     InvalidName,
+    ObjectKey,
     format_name,
+    parse_name,
     parse_object_key,
 )
 from storage.s3 import MissingObject, StoredVersion
@@ -34,13 +52,32 @@ from storage.s3 import MissingObject, StoredVersion
 REBUILD_ACTOR = "catalog-rebuild"
 
 
+@dataclass(frozen=True)
+class Ignored:
+    """An object version the rebuild did not use, and why."""
+
+    key: str
+    version_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.version_id}): {self.reason}"
+
+
 @dataclass
 class RebuildReport:
+    """What a rebuild found: ``forged`` are versions that do not authenticate or name another record."""
+
     records: int = 0
     versions: int = 0
     voids: int = 0
+    disposed: int = 0
     objects: int = 0
-    skipped: list[str] = field(default_factory=list)
+    forged: list[Ignored] = field(default_factory=list)
+    skipped: list[Ignored] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -52,6 +89,14 @@ class _Found:
     @property
     def meta(self) -> dict[str, object]:
         return self.opened.meta
+
+
+@dataclass
+class _Bucket:
+    """The authentic contents of the bucket, by record."""
+
+    versions: dict[str, dict[int, list[_Found]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    markers: dict[str, list[NumberMarker]] = field(default_factory=lambda: defaultdict(list))
 
 
 def _parse_time(value: object) -> datetime:
@@ -97,94 +142,92 @@ def rebuild(
         if not replace:
             raise Conflict("the catalog is not empty; use --replace to rebuild it from the bucket anyway")
     report = RebuildReport()
-    stored = archive.store.list_versions(CURRENT_PREFIX) + archive.store.list_versions(ARCHIVE_PREFIX)
+    store = archive.store
+    stored = [version for prefix in (CURRENT_PREFIX, ARCHIVE_PREFIX, NUMBERS_PREFIX)
+              for version in store.list_versions(prefix)]
     report.objects = len(stored)
     if on_start is not None:
         on_start(len(stored))
-    candidates: dict[tuple[str, int], list[_Found]] = defaultdict(list)
+    bucket = _Bucket()
     for item in stored:
-        found = _inspect(archive, item, report)
-        if found is not None:
-            candidates[(str(found.meta["name"]), int(found.meta["version"]))].append(found)  # type: ignore[call-overload]
+        _inspect(archive, item, report, bucket)
         if on_progress is not None:
             on_progress(item.key)
     _clear(archive)
-    _write(archive, candidates, report)
+    _write(archive, bucket, report)
     return report
 
 
-def _inspect(archive: Archive, item: StoredVersion, report: RebuildReport) -> _Found | None:
+def _inspect(archive: Archive, item: StoredVersion, report: RebuildReport, bucket: _Bucket) -> None:
+    """Authenticate one stored version and file it under the record it names, or report it."""
     try:
         key = parse_object_key(item.key)
+    except InvalidName:
+        report.forged.append(Ignored(item.key, item.version_id, "not a key Strongroom writes"))
+        return
+    try:
         opened = open_object(archive, item.key, item.version_id, item.size)
-    except (InvalidName, EnvelopeError, MissingObject, KeyMissing) as exc:
-        report.skipped.append(f"{item.key} ({item.version_id}): {exc}")
-        return None
-    meta = opened.meta
-    if meta.get("name") != str(key.name) or (key.version is not None and meta.get("version") != key.version):
-        report.skipped.append(f"{item.key} ({item.version_id}): metadata names another record or version")
-        return None
-    return _Found(item, key.area, opened)
+        for _ in iter_plaintext(archive, opened):
+            pass
+    except EnvelopeError as exc:
+        report.forged.append(Ignored(item.key, item.version_id, f"does not authenticate: {exc}"))
+        return
+    except KeyMissing as exc:
+        report.skipped.append(Ignored(item.key, item.version_id, f"cannot be authenticated: {exc}"))
+        return
+    except MissingObject:
+        report.skipped.append(Ignored(item.key, item.version_id, "vanished while the bucket was read"))
+        return
+    if key.area == "numbers":
+        try:
+            marker = marker_of(opened, key.name)
+        except NotAMarker as exc:
+            report.forged.append(Ignored(item.key, item.version_id, f"authentic, but {exc} (copied from elsewhere)"))
+            return
+        bucket.markers[str(key.name)].append(marker)
+        return
+    mismatch = _mismatch(opened.meta, key)
+    if mismatch is not None:
+        report.forged.append(Ignored(item.key, item.version_id, f"authentic, but {mismatch} (copied from elsewhere)"))
+        return
+    bucket.versions[str(key.name)][int(opened.meta["version"])].append(_Found(item, key.area, opened))  # type: ignore[call-overload]
+
+
+def _mismatch(meta: dict[str, object], key: ObjectKey) -> str | None:
+    """Why an authentic object is not a version of the record its key names (None if it is)."""
+    if "kind" in meta:
+        return f"it is a {meta['kind']} number marker, not a record version"
+    if not names(meta, key.name):
+        return f"its sealed metadata names {meta.get('name')}"
+    version = meta.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return "its sealed metadata names no version"
+    if key.version is not None and version != key.version:
+        return f"its sealed metadata names version {version}"
+    return None
 
 
 def _choose(found: list[_Found], is_latest: bool) -> _Found:
-    """Prefer the current area for the newest version and the archive area otherwise; then the newest write."""
+    """The expected area first (current for the newest version, archive otherwise), then the latest sealed filing time, then the newest write."""
     preferred = "current" if is_latest else "archive"
     return max(
         found,
-        key=lambda f: (f.area == preferred, f.stored.last_modified or datetime.min),
+        key=lambda f: (f.area == preferred, _parse_time(f.meta["filed_at"]), f.stored.last_modified or datetime.min),
     )
 
 
-def _write(archive: Archive, candidates: dict[tuple[str, int], list[_Found]], report: RebuildReport) -> None:
-    by_name: dict[str, dict[int, list[_Found]]] = defaultdict(dict)
-    for (name, version), found in candidates.items():
-        by_name[name][version] = found
+def _write(archive: Archive, bucket: _Bucket, report: RebuildReport) -> None:
     highest: dict[tuple[int, str], int] = {}
     numbers: dict[tuple[int, str], set[int]] = defaultdict(set)
     now = utcnow()
     with archive.catalog.write() as session:
-        for name in sorted(by_name):
-            versions = by_name[name]
-            newest = max(versions)
-            chosen = {v: _choose(found, v == newest) for v, found in versions.items()}
-            first = chosen[min(chosen)].meta
-            record = Record(
-                name=name,
-                year=int(first["year"]),  # type: ignore[call-overload]
-                type=str(first["type"]),
-                number=int(first["number"]),  # type: ignore[call-overload]
-                state=RecordState.ACTIVE,
-                title=first.get("title"),  # type: ignore[arg-type]
-                created_at=_parse_time(first["record_created_at"]),
-                created_by=str(first["record_created_by"]),
-                retain_from=date.fromisoformat(str(first["retain_from"])) if first.get("retain_from") else None,
-            )
-            for number in sorted(chosen):
-                found = chosen[number]
-                meta = found.meta
-                following = chosen.get(number + 1)
-                record.versions.append(
-                    Version(
-                        version=number,
-                        state=VersionState.CURRENT if number == newest else VersionState.ARCHIVED,
-                        object_key=found.stored.key,
-                        s3_version_id=found.stored.version_id,
-                        nonce=found.opened.nonce,
-                        key_id=found.opened.header.key_id,
-                        size=int(meta["size"]),  # type: ignore[call-overload]
-                        stored_size=found.stored.size,
-                        sha256=str(meta["sha256"]),
-                        filed_at=_parse_time(meta["filed_at"]),
-                        filed_by=str(meta["filed_by"]),
-                        filename=meta.get("filename"),  # type: ignore[arg-type]
-                        comment=meta.get("comment"),  # type: ignore[arg-type]
-                        archived_at=_parse_time(following.meta["filed_at"]) if following and number != newest else None,
-                    )
-                )
-                report.versions += 1
+        for name in sorted(set(bucket.versions) | set(bucket.markers)):
+            if bucket.markers.get(name):
+                record = _numbered_record(name, bucket, report)
+            else:
+                record = _active_record(bucket.versions[name], report)
+                report.records += 1
             session.add(record)
-            report.records += 1
             series = (record.year, record.type)
             numbers[series].add(record.number)
             highest[series] = max(highest.get(series, 0), record.number)
@@ -205,3 +248,65 @@ def _write(archive: Archive, candidates: dict[tuple[str, int], list[_Found]], re
                     )
                     report.voids += 1
             session.add(Counter(year=year, type=record_type, next_number=top + 1))
+
+
+def _numbered_record(name: str, bucket: _Bucket, report: RebuildReport) -> Record:
+    """A void or disposed record as its newest marker says; objects still under its keys are left-overs."""
+    marker = max(bucket.markers[name], key=lambda m: m.at)
+    for found in (f for versions in bucket.versions.get(name, {}).values() for f in versions):
+        report.skipped.append(Ignored(found.stored.key, found.stored.version_id,
+                                      f"left over: {name} is {marker.kind} (number marker)"))
+    parsed = parse_name(name)
+    record = Record(
+        name=name, year=parsed.year, type=parsed.type, number=parsed.number, state=marker.state,
+        created_at=marker.created_at, created_by=marker.created_by,
+    )
+    if record.state == RecordState.VOID:
+        record.void_reason = marker.reason
+        report.voids += 1
+    else:
+        record.disposed_at = marker.at
+        report.disposed += 1
+    return record
+
+
+def _active_record(versions: dict[int, list[_Found]], report: RebuildReport) -> Record:
+    """An active record with every version the bucket holds an authentic object of."""
+    newest = max(versions)
+    chosen = {v: _choose(found, v == newest) for v, found in versions.items()}
+    first = chosen[min(chosen)].meta
+    record = Record(
+        name=str(first["name"]),
+        year=int(first["year"]),  # type: ignore[call-overload]
+        type=str(first["type"]),
+        number=int(first["number"]),  # type: ignore[call-overload]
+        state=RecordState.ACTIVE,
+        title=first.get("title"),  # type: ignore[arg-type]
+        created_at=_parse_time(first["record_created_at"]),
+        created_by=str(first["record_created_by"]),
+        retain_from=date.fromisoformat(str(first["retain_from"])) if first.get("retain_from") else None,
+    )
+    for number in sorted(chosen):
+        found = chosen[number]
+        meta = found.meta
+        following = chosen.get(number + 1)
+        record.versions.append(
+            Version(
+                version=number,
+                state=VersionState.CURRENT if number == newest else VersionState.ARCHIVED,
+                object_key=found.stored.key,
+                s3_version_id=found.stored.version_id,
+                nonce=found.opened.nonce,
+                key_id=found.opened.header.key_id,
+                size=int(meta["size"]),  # type: ignore[call-overload]
+                stored_size=found.stored.size,
+                sha256=str(meta["sha256"]),
+                filed_at=_parse_time(meta["filed_at"]),
+                filed_by=str(meta["filed_by"]),
+                filename=meta.get("filename"),  # type: ignore[arg-type]
+                comment=meta.get("comment"),  # type: ignore[arg-type]
+                archived_at=_parse_time(following.meta["filed_at"]) if following and number != newest else None,
+            )
+        )
+        report.versions += 1
+    return record

@@ -3,6 +3,9 @@
 A pending version whose writer is gone is completed if its object reached the
 bucket whole (found by its nonce, fully authenticated and checksummed); otherwise
 a new record's number becomes *void* with the reason and a new version is dropped.
+Then every void or disposed record whose number marker is not in the bucket gets one
+(a void filing whose marker could not be written, or numbers voided before markers
+existed), so a catalog rebuild never issues their names again.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from archive.filing import (
     ensure_archived_copy,
     void_record,
 )
+from archive.numbers import missing_markers, write_marker
 from archive.objects import WrittenObject, iter_plaintext, open_object, read_header
 from archive.service import Archive
 from catalog.schema import Version, VersionState
@@ -30,8 +34,10 @@ from storage.s3 import MissingObject
 
 @dataclass(frozen=True)
 class RepairAction:
+    """What repair did about one record: ``version`` is None for a number marker written."""
+
     name: str
-    version: int
+    version: int | None
     action: str
     detail: str
 
@@ -111,7 +117,7 @@ def find_complete_object(archive: Archive, pending: _Pending) -> WrittenObject |
 
 
 def repair(archive: Archive, *, force: bool = False) -> list[RepairAction]:
-    """Resolve every pending filing whose writer has died (or all of them with ``force``)."""
+    """Resolve every pending filing whose writer has died (or all of them with ``force``); write missing number markers."""
     actions = []
     for pending in _pending(archive):
         if not force and writer_alive(pending.writer):
@@ -139,4 +145,7 @@ def repair(archive: Archive, *, force: bool = False) -> list[RepairAction]:
             detail = "upload interrupted; the new version was dropped"
         drop_pending_version(archive, pending.id)
         actions.append(RepairAction(pending.name, pending.version, "dropped", detail))
+    for record, kind, reason in missing_markers(archive):
+        write_marker(archive, record, kind, reason)
+        actions.append(RepairAction(record.name, None, "marked", f"number marker written ({kind})"))
     return actions

@@ -6,7 +6,13 @@ Each object is re-encrypted on its own — decrypt, encrypt with the new key and
 new nonce, upload as a new S3 version of the same key, check the SHA-256, switch
 the catalog, then delete the old S3 version — so an interruption loses nothing.
 Re-encryption is the one write that replaces an archived object; the plaintext
-is unchanged and proven so by its SHA-256.
+is unchanged and proven so by its SHA-256. Number markers (``numbers/``) are
+re-encrypted too, with the same sealed metadata, and ``retire`` keeps any key that
+still seals the newest marker of a record.
+
+Both hold ``run/keys.lock`` for their whole run, so one rotation or retirement runs at a
+time; the keyring file itself is changed under its own lock (see encryption/keyring.py),
+so processes that only read it (the service, filings) follow the change at once.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from filelock import FileLock
 from sqlalchemy import func, select
 
 from archive.errors import Conflict, IntegrityError
+from archive.numbers import NumberMarker, all_markers, rewrite_marker
 from archive.objects import (
     IteratorReader,
     new_nonce,
@@ -29,10 +36,9 @@ from archive.objects import (
 from archive.reading import VersionRef, read_version
 from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, Version, VersionState
+from encryption.envelope import ENVELOPE_FIELDS
 from encryption.keyring import KeyEntry
 from storage.s3 import MissingObject
-
-ENVELOPE_FIELDS = ("size", "sha256", "chunks")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class RotationReport:
     key_id: str
     added: bool
     reencrypted: int
+    markers: int = 0
 
 
 def _lock(archive: Archive) -> FileLock:
@@ -67,23 +74,35 @@ def stale_versions(archive: Archive) -> list[tuple[int, VersionRef, str]]:
 def rotate(
     archive: Archive,
     on_start: Callable[[int, bool], None] | None = None,
-    on_progress: Callable[[VersionRef], None] | None = None,
+    on_progress: Callable[[VersionRef | NumberMarker], None] | None = None,
 ) -> RotationReport:
-    """Add a key (unless resuming) and re-encrypt every object still under an older key."""
+    """Add a key (unless resuming) and re-encrypt every object and number marker still under an older key."""
     with _lock(archive):
         keyring = archive.keyring
         stale = stale_versions(archive)
-        added = not stale
+        markers = stale_markers(archive)
+        added = not stale and not markers
         if added:
             keyring.add_key()
             stale = stale_versions(archive)
+            markers = stale_markers(archive)
         if on_start is not None:
-            on_start(len(stale), not added)
+            on_start(len(stale) + len(markers), not added)
         for row_id, ref, _ in stale:
             _reencrypt(archive, row_id, ref)
             if on_progress is not None:
                 on_progress(ref)
-        return RotationReport(keyring.primary.id, added, len(stale))
+        for marker in markers:
+            rewrite_marker(archive, marker)
+            if on_progress is not None:
+                on_progress(marker)
+        return RotationReport(keyring.primary.id, added, len(stale), len(markers))
+
+
+def stale_markers(archive: Archive) -> list[NumberMarker]:
+    """Number markers whose newest authentic version is not encrypted with the primary key."""
+    primary = archive.keyring.primary.id
+    return [marker for marker in all_markers(archive) if marker.key_id != primary]
 
 
 def _reencrypt(archive: Archive, row_id: int, ref: VersionRef) -> None:
@@ -132,11 +151,12 @@ def key_usage(archive: Archive) -> dict[str, int]:
 
 
 def retire(archive: Archive) -> list[KeyEntry]:
-    """Drop every older key that no catalogued version still needs."""
+    """Drop every older key that no catalogued version and no number marker still needs."""
     with _lock(archive):
         keyring = archive.keyring
         used = key_usage(archive)
-        retired = [entry for entry in keyring.entries[1:] if used.get(entry.id, 0) == 0]
+        sealing = {marker.key_id for marker in all_markers(archive)}
+        retired = [entry for entry in keyring.entries[1:] if used.get(entry.id, 0) == 0 and entry.id not in sealing]
         if retired:
             keyring.remove({entry.id for entry in retired})
         return retired

@@ -2,8 +2,8 @@
 
 A whole restore writes every object version of the snapshot into the new home's
 (empty) bucket under its original key — each blob's SHA-256 is checked on the way —
-and restores the audit checkpoints (under Object Lock until their original retention
-date, where the new bucket takes it). The new bucket gives every version a new S3
+and restores the audit checkpoints and number markers (under Object Lock until their
+original retention date, where the new bucket takes it). The new bucket gives every version a new S3
 version id, so the catalog copy is opened, checked (SQLite integrity check, SHA-256
 from the manifest) and repointed at the new ids before it replaces the new home's
 empty catalog, last. Progress is journalled in the new home, so an interrupted
@@ -36,6 +36,7 @@ from archive.objects import IteratorReader
 from archive.reading import VersionRef, read_version
 from archive.records import lookup
 from archive.service import Archive
+from audit.checkpoints import PREFIX as CHECKPOINT_PREFIX
 from audit.checkpoints import lock_status
 from backup.catalog_copy import check_integrity, repoint, sqlite_path
 from backup.layout import blob_key
@@ -59,6 +60,7 @@ class RestoreReport:
     versions: int = 0
     checkpoints: int = 0
     checkpoints_locked: int = 0
+    numbers: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -142,7 +144,8 @@ def restore_archive(
     journal = _Journal(archive, manifest.snapshot)
     _check_empty(archive, journal)
     report = RestoreReport(manifest.snapshot, str(archive.settings.home), objects=len(manifest.entries),
-                           resumed=len(journal.done), **{k: manifest.counts[k] for k in ("records", "versions", "checkpoints")})
+                           resumed=len(journal.done), numbers=manifest.counts.get("numbers", 0),
+                           **{k: manifest.counts[k] for k in ("records", "versions", "checkpoints")})
     lock = lock_status(archive)
     tmp = catalog_path.with_name(f".{catalog_path.name}.restore")
     try:
@@ -209,7 +212,7 @@ def _copy_objects(
                 with counter:
                     report.restored += 1
                     report.bytes += entry.size
-                    report.checkpoints_locked += locked
+                    report.checkpoints_locked += int(locked and entry.key.startswith(CHECKPOINT_PREFIX))
             if on_progress is not None:
                 on_progress(entry.key)
 

@@ -4,11 +4,15 @@ Order of a run, which is what makes it consistent and crash-safe:
 
 1. list the audit checkpoints in the bucket, *then* copy the catalog (SQLite backup
    API): a checkpoint is written after the event it names is committed, so every
-   listed checkpoint names an event inside the copy;
-2. copy each object version the copy references (current and archived versions) and
-   each checkpoint version into a blob named by its SHA-256, unless the target holds
-   it already (known from the hash cache or the newest manifest, or found by digest);
-   each copy is noted in the hash cache as soon as its blob is stored;
+   listed checkpoint names an event inside the copy; then list the number markers
+   (``numbers/``): a marker is written after its void or disposal is committed, so
+   listing them after the copy finds the marker of nearly every void number in it
+   (one written in between is written again by ``repair`` after a restore);
+2. copy each object version the copy references (current and archived versions),
+   each checkpoint version and each number marker version into a blob named by its
+   SHA-256, unless the target holds it already (known from the hash cache or the newest
+   manifest, or found by digest); each copy is noted in the hash cache as soon as its
+   blob is stored;
 3. if a referenced version vanished meanwhile (a concurrent new version or key
    rotation deletes the superseded S3 version after switching the catalog), start
    again from step 1 — cheap, since everything copied is known by then;
@@ -47,6 +51,7 @@ from backup.manifest import CatalogCopy, Entry, Manifest, encode
 from backup.repository import blob_sizes, newest_manifest, snapshot_ids
 from backup.sealing import keys_of, sealing_reader
 from backup.targets import Target
+from naming import NUMBERS_PREFIX
 from storage.s3 import MissingObject
 
 MEMORY_LIMIT = 16 * 1024 * 1024
@@ -70,6 +75,7 @@ class RunReport:
     records: int = 0
     versions: int = 0
     checkpoints: int = 0
+    numbers: int = 0
     catalog_bytes: int = 0
     seconds: float = 0.0
 
@@ -79,7 +85,7 @@ class RunReport:
 
 @dataclass(frozen=True)
 class _Item:
-    """One object version to back up: a record version (``ref``) or an audit checkpoint."""
+    """One object version to back up: a record version (``ref``), an audit checkpoint or a number marker."""
 
     key: str
     version_id: str
@@ -123,13 +129,14 @@ class _Copier:
             self._count(reused=1)
             return _entry(item, known)
         try:
-            known = self._copy_record(item, item.ref) if item.ref else self._copy_checkpoint(item)
+            known = self._copy_record(item, item.ref) if item.ref else self._copy_small(item)
         except MissingObject:
             return None
         self.cache.add(item.key, item.version_id, known)
         return _entry(item, known)
 
-    def _copy_checkpoint(self, item: _Item) -> Known:
+    def _copy_small(self, item: _Item) -> Known:
+        """A checkpoint or number marker: read whole, kept with its retention date."""
         stored = self.archive.store.read_object(item.key, item.version_id)
         until = stored.retain_until.isoformat() if stored.lock_mode and stored.retain_until else None
         return Known(self._store_bytes(stored.data), len(stored.data), until)
@@ -231,7 +238,9 @@ def run_backup(
         source={"bucket": settings.storage.bucket, "endpoint": settings.storage.endpoint, "host": socket.gethostname()},
         catalog=catalog,
         audit_head=contents.audit_head,
-        counts={"records": contents.records, "versions": len(records), "checkpoints": len(entries) - len(records)},
+        counts={"records": contents.records, "versions": len(records),
+                "checkpoints": sum(e.key.startswith(CHECKPOINT_PREFIX) for e in entries),
+                "numbers": sum(e.key.startswith(NUMBERS_PREFIX) for e in entries)},
         entries=entries,
     )
     target.sync()
@@ -240,8 +249,9 @@ def run_backup(
     cache.replace((e.key, e.version_id, _known(e)) for e in entries)
     report.objects = len(entries)
     report.stored_bytes = manifest.stored_bytes
-    report.records, report.versions, report.checkpoints = (
+    report.records, report.versions, report.checkpoints, report.numbers = (
         manifest.counts["records"], manifest.counts["versions"], manifest.counts["checkpoints"],
+        manifest.counts["numbers"],
     )
     report.catalog_bytes = catalog.plain_size
     report.seconds = time.monotonic() - clock
@@ -261,9 +271,10 @@ def _copy_consistent(
     for attempt in range(ATTEMPTS):
         checkpoints = [v for v in archive.store.list_versions(CHECKPOINT_PREFIX) if v.key.startswith(CHECKPOINT_PREFIX)]
         copy_catalog(live_catalog, catalog_file)
+        markers = [v for v in archive.store.list_versions(NUMBERS_PREFIX) if v.key.startswith(NUMBERS_PREFIX)]
         contents = read_contents(catalog_file)
         items = [_Item(r.key, r.version_id, r.stored_size, r) for r in contents.refs]
-        items += [_Item(c.key, c.version_id, c.size, None) for c in checkpoints]
+        items += [_Item(c.key, c.version_id, c.size, None) for c in checkpoints + markers]
         if attempt == 0 and on_start is not None:
             on_start(len(items))
         copier.report.reused = 0  # counted for the pass that completes the snapshot

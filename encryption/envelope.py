@@ -43,6 +43,7 @@ KIND_META = 1
 NONCE_BYTES = 16
 MAX_META_BYTES = 1 << 20
 FERNET_OVERHEAD = 1 + 8 + 16 + 16 + 32
+ENVELOPE_FIELDS = ("size", "sha256", "chunks")  # metadata the writer adds; the rest is the caller's
 
 
 class EnvelopeError(Exception):

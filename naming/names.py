@@ -13,6 +13,7 @@ MAX_TYPE_LENGTH = 32
 MAX_NUMBER_DIGITS = 9
 CURRENT_PREFIX = "current/"
 ARCHIVE_PREFIX = "archive/"
+NUMBERS_PREFIX = "numbers/"
 _ARCHIVE_VERSION = re.compile(r"^v([0-9]{6,})\Z")
 
 
@@ -34,7 +35,7 @@ class RecordName:
 
 @dataclass(frozen=True)
 class ObjectKey:
-    """What an object key in the bucket says: its area, record and (for archive) version."""
+    """What an object key in the bucket says: its area (current, archive, numbers), record and (for archive) version."""
 
     area: str
     name: RecordName
@@ -97,10 +98,17 @@ def archive_key(name: RecordName, version: int) -> str:
     return f"{ARCHIVE_PREFIX}{name}/v{version:06d}"
 
 
+def number_key(name: RecordName) -> str:
+    """Object key of the marker that keeps a record's number taken once it holds no content (void, disposed)."""
+    return f"{NUMBERS_PREFIX}{name}"
+
+
 def parse_object_key(key: str) -> ObjectKey:
-    """Parse an object key written by :func:`current_key` or :func:`archive_key`."""
+    """Parse an object key written by :func:`current_key`, :func:`archive_key` or :func:`number_key`."""
     if key.startswith(CURRENT_PREFIX):
         return ObjectKey("current", parse_name(key[len(CURRENT_PREFIX):]), None)
+    if key.startswith(NUMBERS_PREFIX):
+        return ObjectKey("numbers", parse_name(key[len(NUMBERS_PREFIX):]), None)
     if key.startswith(ARCHIVE_PREFIX):
         name_text, _, version_text = key[len(ARCHIVE_PREFIX):].partition("/")
         match = _ARCHIVE_VERSION.match(version_text)

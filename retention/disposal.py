@@ -2,10 +2,12 @@
 
 A manager asks for records past retention and not on hold to be disposed of (a
 *disposal request*); the director approves it (never their own). Approval marks the
-records *disposing* (unreadable from then on) and carries the disposal out: every object
-version of each record is deleted from the bucket, then the record becomes *disposed* and a
-disposal certificate (record, versions and their SHA-256, dates, requester, approver) is
-appended to the audit trail. The record row stays, so its name is never reused.
+records *disposing* (unreadable from then on) and carries the disposal out: a number marker
+is written (``numbers/NAME``, see ``archive/numbers.py``), every object version of each record
+is deleted from the bucket, then the record becomes *disposed* and a disposal certificate
+(record, versions and their SHA-256, dates, requester, approver) is appended to the audit
+trail. The record row stays, and the marker keeps the number taken in the bucket too, so its
+name is never reused, even by a catalog rebuild.
 
 If deletion stops half-way (a crash, storage refusing), the record stays *disposing* and
 ``strongroom retention apply`` finishes the job; nothing is certified before every object
@@ -29,6 +31,7 @@ from archive.errors import (
     UsageError,
     required_text,
 )
+from archive.numbers import DISPOSED, Numbered, disposal_reason, ensure_marker
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
@@ -213,7 +216,9 @@ def carry_out(archive: Archive, request_id: int) -> DisposalView:
         if request is None or request.state != DisposalState.APPROVED:
             raise Conflict(f"disposal request {request_id} is not approved")
         todo = [item.record_name for item in request.items if item.certificate_seq is None]
+        numbered = {name: Numbered.of(find_record(session, parse_name(name))) for name in todo}
     for name in todo:
+        ensure_marker(archive, numbered[name], DISPOSED, disposal_reason(request_id))
         _delete_objects(archive, name)
         _certify(archive, request_id, name)
     with archive.catalog.write() as session:

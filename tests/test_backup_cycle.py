@@ -25,8 +25,9 @@ from sqlalchemy import select
 import backup.snapshot as snapshot_module
 from access.actor import Actor
 from accounts.users import add_user
-from archive.errors import Conflict, IntegrityError
-from archive.filing import file_version
+from archive.errors import Conflict, IntegrityError, StrongroomError
+from archive.filing import file_record, file_version
+from archive.numbers import find_marker
 from archive.reading import read_version, stored_versions
 from archive.rotation import rotate
 from archive.service import Archive
@@ -39,7 +40,8 @@ from backup.layout import blob_key, snapshot_key
 from backup.lock import backup_lock
 from backup.prune import prune
 from backup.repository import blob_sizes, load_manifest, snapshot_ids
-from backup.restore import restore_archive, restore_record
+from backup.manifest import Manifest
+from backup.restore import RestoreReport, restore_archive, restore_record
 from backup.sealing import keys_of
 from backup.snapshot import RunReport, run_backup
 from backup.target_config import ConfiguredTarget, add_target, open_target
@@ -47,8 +49,10 @@ from backup.targets import Target
 from backup.verify import verify_snapshots
 from catalog.schema import Version
 from config.settings import Settings
+from encryption.keyring import KeyEntry
 from tests.conftest import REPO, make_home
 from tests.helpers import put_bytes, replace_stored_bytes
+from tests.test_filing import _Failing
 
 OPERATOR = Actor("operator:tester", None)
 
@@ -138,15 +142,7 @@ def test_full_cycle_restores_byte_identical_archive_with_verified_audit_trail(
     shutil.rmtree(archive.settings.home)
 
     new_home = tmp_path / "new-home"
-    install_keyring(new_home / "secrets" / "keyring.json", keyring_entries)  # keys import, before init
-    make_home(new_home, s3_server)
-    fresh = Archive.open(new_home)
-    try:
-        new_target = open_target(fresh.settings, ConfiguredTarget("offsite", configured.url, configured.location))
-        manifest = load_manifest(new_target, snapshot_ids(new_target)[-1], keys_of(fresh.keyring))
-        restored_report = restore_archive(fresh, new_target, manifest)
-    finally:
-        fresh.close()
+    manifest, restored_report = restore_into(new_home, keyring_entries, configured, s3_server)
     assert restored_report.restored == 7
 
     restored = Archive.open(new_home)
@@ -160,6 +156,40 @@ def test_full_cycle_restores_byte_identical_archive_with_verified_audit_trail(
         assert trail.ok, trail.problem
         assert trail.head_seq == manifest.audit_head and trail.checkpoints == 2
         assert restored.settings.storage.bucket != s3_server.storage.bucket
+    finally:
+        restored.close()
+
+
+def restore_into(
+    new_home: Path, keyring_entries: list[KeyEntry], configured: ConfiguredTarget, s3_server: Settings
+) -> tuple[Manifest, RestoreReport]:
+    """Restore the newest snapshot into a new home with its own bucket (keys imported before init)."""
+    install_keyring(new_home / "secrets" / "keyring.json", keyring_entries)
+    make_home(new_home, s3_server)
+    fresh = Archive.open(new_home)
+    try:
+        new_target = open_target(fresh.settings, ConfiguredTarget("offsite", configured.url, configured.location))
+        manifest = load_manifest(new_target, snapshot_ids(new_target)[-1], keys_of(fresh.keyring))
+        return manifest, restore_archive(fresh, new_target, manifest)
+    finally:
+        fresh.close()
+
+
+def test_number_markers_travel_with_the_snapshot(
+    archive: Archive, offsite: tuple[ConfiguredTarget, Target], tmp_path: Path, s3_server: Settings
+) -> None:
+    with pytest.raises(StrongroomError):
+        file_record(archive, _Failing(), record_type="letter", year=2026, actor="tester")  # type: ignore[arg-type]
+    put_bytes(archive, b"kept", record_type="letter")
+    assert backup_now(archive, offsite).numbers == 1
+    new_home = tmp_path / "new-home"
+    manifest, report = restore_into(new_home, archive.keyring.entries, offsite[0], s3_server)
+    assert (manifest.counts["numbers"], report.numbers, report.restored) == (1, 1, 2)
+    restored = Archive.open(new_home)
+    try:
+        marker = find_marker(restored, "2026-0001-letter")
+        assert marker is not None and marker.kind == "void" and marker.reason.startswith("upload failed")
+        assert restored.store.list_versions("numbers/")[0].key == "numbers/2026-0001-letter"
     finally:
         restored.close()
 

@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 
 from archive.errors import StrongroomError
-from archive.filing import file_record, file_version
+from archive.filing import _allocate, file_record, file_version
+from archive.numbers import find_marker
 from archive.reading import read_version, stored_versions
 from archive.rebuild import rebuild
+from archive.repair import repair
 from archive.rotation import retire, rotate
 from archive.service import Archive
 from catalog.schema import Record, Version
 from encryption.envelope import HEADER, parse_header
+from storage.s3 import StoredObject
 from tests.conftest import cli, cli_process
 from tests.helpers import all_object_bytes, put_bytes
 from tests.service_helpers import start_with_users
@@ -210,3 +213,159 @@ def test_keys_rotated_and_retired_by_another_process_while_the_service_runs(home
     finally:
         assert service.stop() == 0, service.stdout()
     assert "the keyring has no key" not in service.stdout()
+
+
+def _put_raw(archive: Archive, key: str, data: bytes) -> str:
+    """Store bytes under a key with the S3 credentials, as someone bypassing Strongroom would."""
+    return archive.store.client.put_object(archive.store.bucket, key, io.BytesIO(data), len(data)).version_id
+
+
+def _pinned(archive: Archive) -> dict[tuple[str, int], tuple[str, str]]:
+    with archive.catalog.read() as session:
+        return {(v.record.name, v.version): (v.object_key, v.s3_version_id) for v in session.query(Version).all()}
+
+
+def _drop_catalog(home: Path) -> None:
+    for path in home.glob("catalog.sqlite3*"):
+        path.unlink()
+
+
+def test_rebuild_uses_only_versions_that_authenticate_and_name_themselves(home: Path):
+    archive = Archive.open(home)
+    contract = put_bytes(archive, b"the genuine contract, version one", title="Genuine").name
+    file_version(archive, contract, io.BytesIO(b"the genuine contract, version two"), actor="tester")
+    other = put_bytes(archive, b"another record entirely", title="Other").name
+    before, pinned = _contents(archive), _pinned(archive)
+    current, current_id = pinned[(contract, 2)]
+    genuine = archive.store.get_bytes(current, current_id)
+    tampered = bytearray(genuine)
+    tampered[HEADER.size + 40] ^= 1  # inside the first data frame: the metadata frame still authenticates
+    other_key, other_id = pinned[(other, 1)]
+    tampered_id = _put_raw(archive, current, bytes(tampered))
+    copied_id = archive.store.copy(other_key, other_id, current)  # authentic, but another record's
+    forgeries = {
+        (current, tampered_id),
+        (current, copied_id),
+        (f"archive/{contract}/v000001", _put_raw(archive, f"archive/{contract}/v000001", b"SRMOBJ01 garbage")),
+        ("current/2026-9-contract", _put_raw(archive, "current/2026-9-contract", b"not even a name")),
+    }
+    archive.close()
+    _drop_catalog(home)
+
+    result = cli(home, "catalog", "rebuild", "--json")
+    assert result.exit_code == 0, result.output
+    rebuilt = Archive.open(home)
+    assert _pinned(rebuilt) == pinned, "each version is tied to its genuine object, not the newest one"
+    assert _contents(rebuilt) == before
+    rebuilt.close()
+    report = json.loads(result.stdout)
+    assert {(f["key"], f["version_id"]) for f in report["forged"]} == forgeries
+    assert (report["records"], report["versions"], report["skipped"]) == (2, 3, [])
+    reasons = {f["version_id"]: f["reason"] for f in report["forged"]}
+    assert reasons[tampered_id].startswith("does not authenticate: frame 0 failed authentication")
+    assert reasons[copied_id] == f"authentic, but its sealed metadata names {other} (copied from elsewhere)"
+
+    again = cli(home, "catalog", "rebuild", "--replace")
+    assert again.exit_code == 0, again.output
+    lines = [line for line in again.stderr.splitlines() if line.startswith("forged ")]
+    assert sorted(lines) == sorted(f"forged {key} ({vid}): {reasons[vid]}" for key, vid in forgeries)
+    assert "4 forged or foreign version(s) ignored" in again.stdout
+
+
+def _markers(archive: Archive) -> dict[str, list[StoredObject]]:
+    found: dict[str, list[StoredObject]] = {}
+    for item in archive.store.list_versions("numbers/"):
+        found.setdefault(item.key, []).append(archive.store.read_object(item.key, item.version_id))
+    return found
+
+
+def test_void_and_disposed_numbers_after_the_last_stored_one_are_never_issued_again(home: Path):
+    archive = Archive.open(home)
+    put_bytes(archive, b"contract one")
+    with pytest.raises(StrongroomError, match="unreadable source"):
+        file_record(archive, _Failing(), record_type="contract", year=2026, actor="tester")  # type: ignore[arg-type]
+    old = put_bytes(archive, b"an old contract", retain_from=date(2001, 3, 31)).name
+    put_bytes(archive, b"letter one", record_type="letter")
+    put_bytes(archive, b"letter two", record_type="letter")
+    _allocate(archive, "letter", 2026, "never uploaded", "tester", None, None)  # a filing whose process died
+    assert [(a.name, a.action) for a in repair(archive, force=True)] == [("2026-0003-letter", "voided")]
+    archive.close()
+    for user, role in [("mark", "manager"), ("dora", "director")]:
+        assert cli(home, "user", "add", user, "--role", role, "--password", "a-long-secret-pw").exit_code == 0
+    asked = cli(home, "retention", "dispose", old, "--reason", "retention ended", "--as", "mark", "--json")
+    assert asked.exit_code == 0, asked.output
+    approved = cli(home, "retention", "approve", str(json.loads(asked.output)["id"]), "--as", "dora")
+    assert approved.exit_code == 0, approved.output
+
+    archive = Archive.open(home)
+    markers = _markers(archive)
+    assert sorted(markers) == ["numbers/2026-0002-contract", f"numbers/{old}", "numbers/2026-0003-letter"]
+    for key, [stored] in markers.items():
+        assert parse_header(stored.data).key_id == archive.keyring.primary.id
+        assert b"unreadable" not in stored.data and b"died" not in stored.data and b"disposal" not in stored.data
+    assert markers["numbers/2026-0002-contract"][0].lock_mode == "COMPLIANCE", "write-once like the record would be"
+    assert markers[f"numbers/{old}"][0].lock_mode is None, "its retention is over"
+    archive.close()
+    _drop_catalog(home)
+
+    result = cli(home, "catalog", "rebuild", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["records"], report["voids"], report["disposed"], report["forged"]) == (3, 2, 1, [])
+    listed = {r["name"]: r for r in json.loads(cli(home, "ls", "--all", "--json").output)}
+    assert listed["2026-0002-contract"]["state"] == "void"
+    assert "unreadable source" in listed["2026-0002-contract"]["void_reason"]
+    assert listed[old]["state"] == "disposed"
+    assert listed["2026-0003-letter"]["state"] == "void" and "died" in listed["2026-0003-letter"]["void_reason"]
+    fresh = Archive.open(home)
+    assert put_bytes(fresh, b"next contract").name == "2026-0004-contract"
+    assert put_bytes(fresh, b"next letter", record_type="letter").name == "2026-0004-letter"
+    fresh.close()
+
+
+def test_repair_writes_the_markers_that_are_missing(home: Path):
+    archive = Archive.open(home)
+    archive.settings.retention.object_lock = False  # so the marker can be removed, as if it had never been written
+    with pytest.raises(StrongroomError):
+        file_record(archive, _Failing(), record_type="letter", year=2026, actor="tester")  # type: ignore[arg-type]
+    put_bytes(archive, b"kept", record_type="letter")
+    [marker] = archive.store.list_versions("numbers/")
+    archive.store.delete_version(marker.key, marker.version_id)
+    _put_raw(archive, marker.key, b"not a marker")  # a forged marker does not count
+    archive.close()
+
+    repaired = cli(home, "repair", "--json")
+    assert repaired.exit_code == 0, repaired.output
+    assert json.loads(repaired.stdout) == [{"name": "2026-0001-letter", "version": None, "action": "marked",
+                                            "detail": "number marker written (void)"}]
+    assert cli(home, "repair").output.strip() == "repair: 0 pending filing(s) examined, 0 number marker(s) written"
+    _drop_catalog(home)
+    report = json.loads(cli(home, "catalog", "rebuild", "--json").stdout)
+    assert report["voids"] == 1 and [f["key"] for f in report["forged"]] == ["numbers/2026-0001-letter"]
+    fresh = Archive.open(home)
+    assert put_bytes(fresh, b"next", record_type="letter").name == "2026-0003-letter"
+    fresh.close()
+
+
+def test_rotation_reencrypts_number_markers_and_retire_keeps_a_key_that_still_seals_one(home: Path):
+    archive = Archive.open(home)
+    with pytest.raises(StrongroomError):
+        file_record(archive, _Failing(), record_type="letter", year=2026, actor="tester")  # type: ignore[arg-type]
+    put_bytes(archive, b"kept", record_type="letter")
+    old_key = archive.keyring.primary.id
+    new_key = archive.keyring.add_key().id  # a key added, nothing re-encrypted yet
+    assert retire(archive) == [], "the void number's marker is sealed with the old key"
+    report = rotate(archive)
+    assert (report.added, report.reencrypted, report.markers) == (False, 1, 1)
+    marker = find_marker(archive, "2026-0001-letter")
+    assert marker is not None and marker.key_id == new_key and marker.reason.startswith("upload failed")
+    assert [entry.id for entry in retire(archive)] == [old_key]
+    archive.close()
+    _drop_catalog(home)
+
+    report = json.loads(cli(home, "catalog", "rebuild", "--json").stdout)
+    assert (report["records"], report["voids"], report["forged"]) == (1, 1, [])
+    assert all("has no key " + old_key in item["reason"] for item in report["skipped"])  # the locked old ciphertexts
+    fresh = Archive.open(home)
+    assert put_bytes(fresh, b"next", record_type="letter").name == "2026-0003-letter"
+    fresh.close()

@@ -13,6 +13,7 @@ from naming import (
     archive_key,
     current_key,
     format_name,
+    number_key,
     parse_name,
     parse_object_key,
     validate_type,
@@ -242,6 +243,15 @@ def test_archive_key_round_trip(year: int, number: int, record_type: str, versio
     assert parse_object_key(key) == ObjectKey("archive", name, version)
 
 
+@settings(max_examples=150, deadline=None)
+@given(years, numbers, types)
+def test_number_key_round_trip(year: int, number: int, record_type: str) -> None:
+    name = RecordName(year, number, record_type)
+    key = number_key(name)
+    assert key == f"numbers/{name}"
+    assert parse_object_key(key) == ObjectKey("numbers", name, None)
+
+
 @pytest.mark.parametrize("version", [0, -1])
 def test_archive_key_rejects_bad_version(version: int) -> None:
     with pytest.raises(InvalidName):
@@ -283,6 +293,9 @@ def test_archive_key_rejects_bad_version(version: int) -> None:
         "archive/../2026-0001-contract/v000001",
         "archives/2026-0001-contract/v000001",
         "other/2026-0001-contract",
+        "numbers/2026-1-contract",
+        "numbers/2026-0001-contract/v000001",
+        "number/2026-0001-contract",
         "logs/2026-0001-contract",
         "strongroom/catalog.sqlite3",
         ".minio.sys/config",
@@ -294,7 +307,7 @@ def test_parse_object_key_rejects_foreign_keys(key: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=60), st.from_regex(r"\A(current|archive)/.{0,50}\Z", fullmatch=True)))
+@given(st.one_of(st.text(max_size=60), st.from_regex(r"\A(current|archive|numbers)/.{0,50}\Z", fullmatch=True)))
 def test_parse_object_key_arbitrary_text(key: str) -> None:
     try:
         parsed = parse_object_key(key)
@@ -303,6 +316,9 @@ def test_parse_object_key_arbitrary_text(key: str) -> None:
     if parsed.area == "current":
         assert parsed.version is None
         assert current_key(parsed.name) == key
+    elif parsed.area == "numbers":
+        assert parsed.version is None
+        assert number_key(parsed.name) == key
     else:
         assert parsed.area == "archive"
         assert parsed.version is not None and parsed.version >= 1
