@@ -3,11 +3,11 @@
 A whole restore writes every object version of the snapshot into the new home's
 (empty) bucket under its original key — each blob's SHA-256 is checked on the way —
 and restores the audit checkpoints and number markers (under Object Lock until their
-original retention date, where the new bucket takes it). The new bucket gives every version a new S3
-version id, so the catalog copy is opened, checked (SQLite integrity check, SHA-256
-from the manifest) and repointed at the new ids before it replaces the new home's
-empty catalog, last. Progress is journalled in the new home, so an interrupted
-restore resumes.
+original retention date, where the new bucket takes it). The new bucket gives every
+version a new S3 version id, so the catalog copy is opened, checked (SQLite integrity
+check, SHA-256 from the manifest) and repointed at the new ids before it replaces the
+new home's empty catalog, last. Progress is journalled in the new home, so an
+interrupted restore resumes.
 """
 
 from __future__ import annotations
@@ -212,7 +212,8 @@ def _copy_objects(
                 with counter:
                     report.restored += 1
                     report.bytes += entry.size
-                    report.checkpoints_locked += int(locked and entry.key.startswith(CHECKPOINT_PREFIX))
+                    if locked and entry.key.startswith(CHECKPOINT_PREFIX):
+                        report.checkpoints_locked += 1
             if on_progress is not None:
                 on_progress(entry.key)
 
