@@ -137,7 +137,7 @@ def request_access(
             )
             return request_view(request)
     except Forbidden as exc:
-        trail.refused(archive, actor, "access.request", exc, record=name)
+        trail.refused(archive, actor, "access.request", exc, record=name, purpose=purpose)
         raise
 
 
