@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from access.actor import Actor
 from access.grants import GrantView, grant_view
+from access.purposes import Purpose
 from archive.errors import Conflict, Forbidden, NotFound, UsageError, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
-from access.purposes import Purpose
 from catalog.schema import AccessRequest, Grant, RecordState, RequestState
 from naming import parse_name
 
@@ -74,7 +74,7 @@ def _check_days(settings: Settings, days: int) -> int:
     return days
 
 
-def check_purpose(purpose: object) -> str:
+def _check_purpose(purpose: object) -> str:
     """``purpose`` if it is one a request may state; UsageError otherwise."""
     if purpose not in Purpose.ALL:
         raise UsageError(f"purpose must be {' or '.join(Purpose.ALL)}, not {purpose!r}")
@@ -107,7 +107,7 @@ def request_access(
     name = str(parse_name(record_name))
     reason = required_text(reason, "reason")
     days = _check_days(archive.settings, archive.settings.access.default_grant_days if days is None else days)
-    purpose = check_purpose(purpose)
+    purpose = _check_purpose(purpose)
     try:
         with archive.catalog.write() as session:
             record = find_record(session, parse_name(name))
@@ -193,7 +193,8 @@ def approve(
             now = utcnow()
             grant = Grant(
                 user_name=request.requester, record_name=request.record_name, request_id=request.id,
-                purpose=request.purpose, granted_by=actor.name, created_at=now, expires_at=now + timedelta(days=granted_days),
+                purpose=request.purpose, granted_by=actor.name, created_at=now,
+                expires_at=now + timedelta(days=granted_days),
                 expiry_recorded=False,
             )
             session.add(grant)

@@ -45,7 +45,7 @@ async def list_requests(call: Call, scope: Literal["mine", "pending"] = "mine") 
     return [item.as_dict() for item in found]
 
 
-@router.post("/requests/{request_id}/approve", summary="Approve a request: grants its purpose (read or amend) for some days")
+@router.post("/requests/{request_id}/approve", summary="Approve a request: grants its purpose for some days")
 async def approve(call: Call, request_id: Annotated[int, ID], form: ApproveForm) -> dict[str, Any]:
     grant = await call.run(access.approve, request_id, form.days)
     return grant.as_dict()

@@ -6,12 +6,12 @@ from datetime import datetime
 
 from access import grants, requests
 from access.grants import GrantView
+from access.purposes import Purpose
 from access.requests import RequestView
 from audit.log import query
 from audit.trail import Event
 from audit.trail import record as audit
 from audit.verify import AuditReport, verify_audit
-from access.purposes import Purpose
 from operations.context import Context
 
 

@@ -595,7 +595,8 @@ def test_deciding_needs_the_grant_right_and_refusals_are_audited(archive, policy
 
 def test_those_who_decide_see_every_grant_and_others_their_own(archive, policy, records):
     def listed(actor, **kwargs):
-        return [(g.user, g.record, g.purpose) for g in access_ops.list_grants(Context(archive, policy, actor), **kwargs)]
+        found = access_ops.list_grants(Context(archive, policy, actor), **kwargs)
+        return [(g.user, g.record, g.purpose) for g in found]
 
     assert listed(DIRECTOR) == [] and listed(STAFF) == []
     grant_to(archive, policy, STAFF, records["contract"])
