@@ -1,8 +1,11 @@
 """Per-record grants: one user may read and view one record until the grant expires or is revoked.
 
-Grants are rows of the catalog table ``grants`` (never Casbin policy lines); the access
-policy's matcher asks :func:`has_grant` at decision time, so an expired or revoked grant
-stops working at once. :func:`expire_due` only records expiries in the audit trail.
+A grant's purpose is ``read`` (the default: read and view only) or ``amend`` (read, view and
+file new versions, for a user whose role may file versions of that record type: see
+:meth:`access.policy.AccessPolicy.allows`). Grants are rows of the catalog table ``grants``
+(never Casbin policy lines); the access policy asks :func:`live_purposes` at decision time,
+so an expired or revoked grant stops working at once. :func:`expire_due` only records
+expiries in the audit trail.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class GrantView:
     id: int
     user: str
     record: str
+    purpose: str
     granted_by: str
     created_at: str
     expires_at: str
@@ -62,6 +66,7 @@ def grant_view(grant: Grant, now: datetime | None = None) -> GrantView:
         id=grant.id,
         user=grant.user_name,
         record=grant.record_name,
+        purpose=grant.purpose,
         granted_by=grant.granted_by,
         created_at=as_utc(grant.created_at).isoformat(),
         expires_at=as_utc(grant.expires_at).isoformat(),
@@ -73,26 +78,26 @@ def grant_view(grant: Grant, now: datetime | None = None) -> GrantView:
 
 
 # Built once: constructing a SQLAlchemy statement per call costs more than running it.
-_HAS_GRANT = (
-    select(Grant.id)
+_LIVE_PURPOSES = (
+    select(Grant.purpose)
     .where(
         Grant.user_name == bindparam("user"),
         Grant.record_name == bindparam("record"),
         Grant.expires_at > bindparam("now", type_=Grant.expires_at.type),
         Grant.revoked_at.is_(None),
     )
-    .limit(1)
 )
 
 
-def has_grant(session: Session, user: str, record_name: str, now: datetime) -> bool:
-    """Whether ``user`` holds a grant on ``record_name`` that is neither expired nor revoked at ``now``.
+def live_purposes(session: Session, user: str, record_name: str, now: datetime) -> frozenset[str]:
+    """The purposes of ``user``'s grants on ``record_name`` that are neither expired nor revoked at ``now``.
 
-    One indexed query (``ix_grants_user_record``: user, record, expiry), run on the session's
-    connection through SQLAlchemy Core: this is on the path of every read decision.
+    Empty when there is none. One indexed query (``ix_grants_user_record``: user, record,
+    expiry), run on the session's connection through SQLAlchemy Core: this is on the path
+    of every read decision.
     """
     params = {"user": user, "record": record_name, "now": _utc(now)}
-    return session.connection().execute(_HAS_GRANT, params).first() is not None
+    return frozenset(session.connection().execute(_LIVE_PURPOSES, params).scalars())
 
 
 def list_grants(
@@ -137,7 +142,7 @@ def revoke(archive: Archive, policy: AccessPolicy, actor: Actor, grant_id: int) 
             session.flush()
             trail.append(
                 session, actor=actor.name, action="access.revoke", source=actor.source, record=grant.record_name,
-                detail={"grant": grant.id, "user": grant.user_name},
+                detail={"grant": grant.id, "user": grant.user_name, "purpose": grant.purpose},
             )
             return grant_view(grant, now)
     except Forbidden as exc:

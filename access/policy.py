@@ -3,11 +3,17 @@
 Who may do what is configuration: ``access/model.conf`` and ``access/policy.csv`` (or the
 files named by ``settings.access.model_path`` / ``policy_path``). A request is
 ``(user, role, record type, record name, action)``; the matcher combines role rules with
-``granted(user, record)``, which looks a live grant up in the catalog table ``grants``.
+``granted(user, record)``, which looks a live grant (of either purpose) up in the catalog
+table ``grants``.
 
-Casbin evaluates the matcher once per policy line, so ``granted`` memoises its answer for
-the decision in progress: one decision costs at most one catalog query. The decision's
-session and clock travel to ``granted`` through a context variable.
+Filing a new version of a named record is one rule more, fixed here rather than left to the
+configuration: it needs the role's ``version`` right for the record's type *and* the right to
+read that record, which is the role's ``read`` right for the type or a live ``amend`` grant;
+a ``read`` grant never lets its holder replace the record (:meth:`AccessPolicy.allows`).
+
+Casbin evaluates the matcher once per policy line, so ``granted`` memoises the grants it
+finds for the decision in progress: one decision costs at most one catalog query. The
+decision's session and clock travel to ``granted`` through a context variable.
 
 Speed: pycasbin re-parses the matcher on every decision and interprets it with SimpleEval
 once per policy line; here the matcher is parsed once per enforcer and, when it only uses
@@ -38,7 +44,8 @@ import casbin
 from casbin.persist.adapters import StringAdapter
 
 from access.actor import Actor
-from access.grants import has_grant
+from access.grants import live_purposes
+from access.purposes import Purpose
 from archive.errors import ConfigError, Forbidden
 from naming import parse_name
 
@@ -51,7 +58,7 @@ ACTIONS = (
     "read", "view", "list", "file", "version", "request", "grant", "audit", "users",
     "retention", "hold", "dispose", "approve-disposal",
 )
-GRANTABLE_ACTIONS = ("read", "view")
+GRANTABLE_ACTIONS = ("read", "view", "version")  # on a named record, a grant may decide these
 ANY_TYPE = "*"
 SHIPPED_DIR = Path(__file__).resolve().parent
 SHIPPED_MODEL = SHIPPED_DIR / "model.conf"
@@ -65,25 +72,30 @@ class _Decision:
 
     session: Session | None
     now: datetime
-    answers: dict[tuple[str, str], bool] = field(default_factory=dict)
+    purposes: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
 
 _decision: ContextVar[_Decision | None] = ContextVar("strongroom_access_decision", default=None)
 
 
-def _granted(user: object, record: object) -> bool:
-    """The matcher's ``granted(r.sub, r.obj)``: a live grant of ``record`` to ``user``, memoised."""
+def _grant_purposes(user: object, record: object) -> frozenset[str]:
+    """The purposes of ``user``'s live grants on ``record``, memoised for the decision in progress."""
     decision = _decision.get()
     if decision is None or decision.session is None or not isinstance(user, str) or not isinstance(record, str):
-        return False
+        return frozenset()
     if not user or not record:
-        return False
+        return frozenset()
     key = (user, record)
-    answer = decision.answers.get(key)
-    if answer is None:
-        answer = has_grant(decision.session, user, record, decision.now)
-        decision.answers[key] = answer
-    return answer
+    purposes = decision.purposes.get(key)
+    if purposes is None:
+        purposes = live_purposes(decision.session, user, record, decision.now)
+        decision.purposes[key] = purposes
+    return purposes
+
+
+def _granted(user: object, record: object) -> bool:
+    """The matcher's ``granted(r.sub, r.obj)``: a live grant of ``record`` to ``user``, whatever its purpose."""
+    return bool(_grant_purposes(user, record))
 
 
 def _resolve(settings: Settings, configured: str, shipped: Path) -> Path:
@@ -262,8 +274,13 @@ class AccessPolicy:
         """Whether ``actor`` may do ``action`` (on ``record_name`` / ``record_type`` if given).
 
         ``record_type`` defaults to the type in ``record_name``; with neither, only rules for
-        every type ("*") apply. ``session`` is only used to look up a grant (read/view of a
-        named record) and may be None otherwise. The bootstrap actor may do anything.
+        every type ("*") apply. ``session`` is only used to look up a grant (read, view or
+        version of a named record) and may be None otherwise. The bootstrap actor may do anything.
+
+        ``version`` of a named record: the role's ``version`` right for its type, and either the
+        role's ``read`` right for the type or a live ``amend`` grant on the record. Without a
+        record name, ``version`` is the type's right alone (may file versions of the records of
+        that type one may read).
         """
         if action not in ACTIONS:
             raise ValueError(f"unknown action {action!r}")
@@ -280,11 +297,27 @@ class AccessPolicy:
         moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
         token = _decision.set(_Decision(session=session, now=moment))
         try:
-            return bool(self._enforcer().enforce(
-                actor.name, actor.role, record_type or ANY_TYPE, record_name or "", action
-            ))
+            if action == "version" and record_name:
+                return self._may_version(actor, record_type, record_name)
+            return self._enforce(actor, action, record_type, record_name or "")
         finally:
             _decision.reset(token)
+
+    def _enforce(self, actor: Actor, action: str, record_type: str | None, record_name: str) -> bool:
+        """The model's answer; an empty ``record_name`` leaves grants out of it."""
+        return bool(self._enforcer().enforce(actor.name, actor.role, record_type or ANY_TYPE, record_name, action))
+
+    def _may_version(self, actor: Actor, record_type: str | None, record_name: str) -> bool:
+        """A new version of one record: the type's ``version`` right and the right to read the record.
+
+        The right to read counts here only as the role's ``read`` for the type or an ``amend``
+        grant: a ``read`` grant is read-only.
+        """
+        if not self._enforce(actor, "version", record_type, ""):
+            return False
+        if self._enforce(actor, "read", record_type, ""):
+            return True
+        return Purpose.AMEND in _grant_purposes(actor.name, record_name)
 
     def require(
         self,
@@ -297,8 +330,14 @@ class AccessPolicy:
         now: datetime | None = None,
     ) -> None:
         """Raise Forbidden unless :meth:`allows`; the caller audits the refusal."""
-        if not self.allows(session, actor, action, record_type=record_type, record_name=record_name, now=now):
-            raise Forbidden(f"{actor.name} ({actor.role}) may not {action} {record_name or record_type or ''}".strip())
+        if self.allows(session, actor, action, record_type=record_type, record_name=record_name, now=now):
+            return
+        refusal = f"{actor.name} ({actor.role}) may not {action} {record_name or record_type or ''}".strip()
+        if action == "version" and record_name and self.allows(
+            session, actor, action, record_type=parse_name(record_name).type, now=now
+        ):
+            refusal += ": a new version needs the right to read the record, or an amend grant"
+        raise Forbidden(refusal)
 
 
 def _token_index(tokens: list[str], name: str) -> int | None:

@@ -1,6 +1,8 @@
-"""Access requests: a user asks to read one record for some days; a holder of "grant" decides.
+"""Access requests: a user asks to read (or amend) one record for some days; a holder of "grant" decides.
 
-Approving creates a :class:`catalog.schema.Grant`; nobody approves their own request.
+A request states its purpose: ``read`` (the default) or ``amend`` (read and file new versions;
+only for a user whose role may file versions of that record type). Approving creates a
+:class:`catalog.schema.Grant` of the same purpose; nobody approves their own request.
 Every change is audited in the same transaction; every refusal for lack of permission is
 audited with outcome "denied" in a transaction of its own (the refused one rolls back).
 """
@@ -8,13 +10,14 @@ audited with outcome "denied" in a transaction of its own (the refused one rolls
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from access.actor import Actor
 from access.grants import GrantView, grant_view
+from access.purposes import Purpose
 from archive.errors import Conflict, Forbidden, NotFound, UsageError, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
@@ -37,6 +40,7 @@ class RequestView:
     requester: str
     reason: str
     days: int
+    purpose: str
     state: str
     created_at: str
     decided_by: str | None
@@ -54,6 +58,7 @@ def request_view(request: AccessRequest) -> RequestView:
         requester=request.requester,
         reason=request.reason,
         days=request.days,
+        purpose=request.purpose,
         state=request.state,
         created_at=as_utc(request.created_at).isoformat(),
         decided_by=request.decided_by,
@@ -69,13 +74,40 @@ def _check_days(settings: Settings, days: int) -> int:
     return days
 
 
+def _check_purpose(purpose: object) -> str:
+    """``purpose`` if it is one a request may state; UsageError otherwise."""
+    if purpose not in Purpose.ALL:
+        raise UsageError(f"purpose must be {' or '.join(Purpose.ALL)}, not {purpose!r}")
+    return str(purpose)
+
+
+def _check_needed(session: Session, policy: AccessPolicy, actor: Actor, name: str, purpose: str,
+                  now: datetime) -> None:
+    """Refuse a request that could not help: the actor already may, or (amend) never could, do it."""
+    if purpose == Purpose.READ:
+        if policy.allows(session, actor, "read", record_name=name, now=now):
+            raise Conflict(f"you can already read {name}; no request needed")
+        return
+    record_type = parse_name(name).type
+    if not policy.allows(session, actor, "version", record_type=record_type, now=now):
+        raise Forbidden(f"{actor.name} ({actor.role}) may not file versions of {record_type} records; "
+                        "an amend grant cannot change that")
+    if policy.allows(session, actor, "version", record_name=name, now=now):
+        raise Conflict(f"you can already file new versions of {name}; no request needed")
+
+
 def request_access(
-    archive: Archive, policy: AccessPolicy, actor: Actor, record_name: str, reason: str, days: int | None = None
+    archive: Archive, policy: AccessPolicy, actor: Actor, record_name: str, reason: str, days: int | None = None,
+    purpose: str = Purpose.READ,
 ) -> RequestView:
-    """Ask to read one record for ``days`` (default ``access.default_grant_days``)."""
+    """Ask to read (``purpose`` ``read``) or amend one record for ``days`` (default ``access.default_grant_days``).
+
+    ``amend`` is refused (Forbidden) to a role that may not file versions of the record's type.
+    """
     name = str(parse_name(record_name))
     reason = required_text(reason, "reason")
     days = _check_days(archive.settings, archive.settings.access.default_grant_days if days is None else days)
+    purpose = _check_purpose(purpose)
     try:
         with archive.catalog.write() as session:
             record = find_record(session, parse_name(name))
@@ -83,8 +115,7 @@ def request_access(
                 raise NotFound(f"{name} is not an active record ({record.state})")
             now = utcnow()
             policy.require(session, actor, "request", record_name=name, now=now)
-            if policy.allows(session, actor, "read", record_name=name, now=now):
-                raise Conflict(f"you can already read {name}; no request needed")
+            _check_needed(session, policy, actor, name, purpose, now)
             pending = session.scalar(
                 select(AccessRequest.id).where(
                     AccessRequest.requester == actor.name,
@@ -95,18 +126,18 @@ def request_access(
             if pending is not None:
                 raise Conflict(f"you already have a pending request for {name} (request {pending})")
             request = AccessRequest(
-                record_name=name, requester=actor.name, reason=reason, days=days,
+                record_name=name, requester=actor.name, reason=reason, days=days, purpose=purpose,
                 state=RequestState.PENDING, created_at=now,
             )
             session.add(request)
             session.flush()
             trail.append(
                 session, actor=actor.name, action="access.request", source=actor.source, record=name,
-                detail={"request": request.id, "days": days, "reason": reason},
+                detail={"request": request.id, "days": days, "purpose": purpose, "reason": reason},
             )
             return request_view(request)
     except Forbidden as exc:
-        trail.refused(archive, actor, "access.request", exc, record=name)
+        trail.refused(archive, actor, "access.request", exc, record=name, purpose=purpose)
         raise
 
 
@@ -162,7 +193,8 @@ def approve(
             now = utcnow()
             grant = Grant(
                 user_name=request.requester, record_name=request.record_name, request_id=request.id,
-                granted_by=actor.name, created_at=now, expires_at=now + timedelta(days=granted_days),
+                purpose=request.purpose, granted_by=actor.name, created_at=now,
+                expires_at=now + timedelta(days=granted_days),
                 expiry_recorded=False,
             )
             session.add(grant)
@@ -173,7 +205,7 @@ def approve(
             trail.append(
                 session, actor=actor.name, action="access.approve", source=actor.source, record=request.record_name,
                 detail={"request": request.id, "grant": grant.id, "user": request.requester,
-                        "expires_at": as_utc(grant.expires_at).isoformat()},
+                        "purpose": grant.purpose, "expires_at": as_utc(grant.expires_at).isoformat()},
             )
             return grant_view(grant, now)
     except Forbidden as exc:
@@ -198,7 +230,8 @@ def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, 
             session.flush()
             trail.append(
                 session, actor=actor.name, action="access.deny", source=actor.source, record=request.record_name,
-                detail={"request": request.id, "user": request.requester, "reason": reason},
+                detail={"request": request.id, "user": request.requester, "purpose": request.purpose,
+                        "reason": reason},
             )
             return request_view(request)
     except Forbidden as exc:

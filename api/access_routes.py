@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Call
 from api.errors import ERROR_RESPONSES
+from access.purposes import PurposeName
 from operations import access
 
 router = APIRouter(prefix="/access", tags=["access"], responses=ERROR_RESPONSES)
@@ -19,6 +20,9 @@ class RequestForm(BaseModel):
     record: str = Field(min_length=1, max_length=64, examples=["2026-0001-contract"])
     reason: str = Field(min_length=1, max_length=2000)
     days: int | None = Field(default=None, ge=1, le=3650)
+    purpose: PurposeName = Field(
+        default="read", description="read (and view) the record, or amend it: read it and file new versions"
+    )
 
 
 class ApproveForm(BaseModel):
@@ -29,9 +33,9 @@ class DenyForm(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-@router.post("/requests", status_code=201, summary="Ask the director for access to a record")
+@router.post("/requests", status_code=201, summary="Ask the director for access to a record (to read or to amend it)")
 async def request_access(call: Call, form: RequestForm) -> dict[str, Any]:
-    made = await call.run(access.request, form.record, form.reason, form.days)
+    made = await call.run(access.request, form.record, form.reason, form.days, form.purpose)
     return made.as_dict()
 
 
@@ -41,7 +45,7 @@ async def list_requests(call: Call, scope: Literal["mine", "pending"] = "mine") 
     return [item.as_dict() for item in found]
 
 
-@router.post("/requests/{request_id}/approve", summary="Approve a request: grants read access for some days")
+@router.post("/requests/{request_id}/approve", summary="Approve a request: grants its purpose for some days")
 async def approve(call: Call, request_id: Annotated[int, ID], form: ApproveForm) -> dict[str, Any]:
     grant = await call.run(access.approve, request_id, form.days)
     return grant.as_dict()
@@ -53,11 +57,11 @@ async def deny(call: Call, request_id: Annotated[int, ID], form: DenyForm) -> di
     return denied.as_dict()
 
 
-@router.get("/grants", summary="Your grants, or everybody's (everyone=true, director)")
+@router.get("/grants", summary="Every grant for those who decide them (director), otherwise your own")
 async def list_grants(
-    call: Call, everyone: bool = False, inactive: Annotated[bool, Query(description="Include expired and revoked")] = False
+    call: Call, inactive: Annotated[bool, Query(description="Include expired and revoked")] = False
 ) -> list[dict[str, Any]]:
-    found = await call.run(access.list_grants, everyone=everyone, include_inactive=inactive)
+    found = await call.run(access.list_grants, include_inactive=inactive)
     return [grant.as_dict() for grant in found]
 
 

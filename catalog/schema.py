@@ -140,7 +140,7 @@ class RequestState:
 
 
 class AccessRequest(Base):
-    """A user's request to read one record, decided by the director."""
+    """A user's request to read one record, or (``purpose`` ``amend``, see ``access.purposes``) to amend it."""
 
     __tablename__ = "access_requests"
 
@@ -149,6 +149,7 @@ class AccessRequest(Base):
     requester: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     days: Mapped[int] = mapped_column(Integer, nullable=False)
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False, default="read", server_default="read")
     state: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     decided_by: Mapped[str | None] = mapped_column(String(64))
@@ -157,7 +158,10 @@ class AccessRequest(Base):
 
 
 class Grant(Base):
-    """Lets one user read one record (every version) until ``expires_at``, unless revoked."""
+    """Lets one user read one record (every version) until ``expires_at``, unless revoked.
+
+    ``purpose`` ``amend`` also lets the user file new versions of it (see ``access.policy``).
+    """
 
     __tablename__ = "grants"
     __table_args__ = (Index("ix_grants_user_record", "user_name", "record_name", "expires_at"),)
@@ -166,6 +170,7 @@ class Grant(Base):
     user_name: Mapped[str] = mapped_column(String(64), nullable=False)
     record_name: Mapped[str] = mapped_column(String(64), nullable=False)
     request_id: Mapped[int | None] = mapped_column(ForeignKey("access_requests.id"))
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False, default="read", server_default="read")
     granted_by: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

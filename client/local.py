@@ -49,8 +49,8 @@ class LocalArchive:
     def listing(self, *, record_type: str | None = None, year: int | None = None, include_all: bool = False) -> list[RecordView]:
         return records.listing(self.ctx, record_type=record_type, year=year, include_all=include_all)
 
-    def request(self, name: str, reason: str, days: int | None) -> RequestView:
-        return access.request(self.ctx, name, reason, days)
+    def request(self, name: str, reason: str, days: int | None, purpose: str) -> RequestView:
+        return access.request(self.ctx, name, reason, days, purpose)
 
     def mine(self) -> list[RequestView]:
         return access.mine(self.ctx)
@@ -67,8 +67,8 @@ class LocalArchive:
     def revoke(self, grant_id: int) -> GrantView:
         return access.revoke(self.ctx, grant_id)
 
-    def list_grants(self, *, everyone: bool, include_inactive: bool) -> list[GrantView]:
-        return access.list_grants(self.ctx, everyone=everyone, include_inactive=include_inactive)
+    def list_grants(self, *, include_inactive: bool) -> list[GrantView]:
+        return access.list_grants(self.ctx, include_inactive=include_inactive)
 
     def retention_show(self, name: str) -> RetentionView:
         return retention.show(self.ctx, name)

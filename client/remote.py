@@ -180,8 +180,9 @@ class RemoteArchive:
         data = self._call("GET", "/records", params=_present({"type": record_type, "year": year, "all": include_all or None}))
         return [RecordView(**item) for item in data]
 
-    def request(self, name: str, reason: str, days: int | None) -> RequestView:
-        return RequestView(**self._call("POST", "/access/requests", json={"record": name, "reason": reason, "days": days}))
+    def request(self, name: str, reason: str, days: int | None, purpose: str) -> RequestView:
+        form = {"record": name, "reason": reason, "days": days, "purpose": purpose}
+        return RequestView(**self._call("POST", "/access/requests", json=form))
 
     def mine(self) -> list[RequestView]:
         return [RequestView(**item) for item in self._call("GET", "/access/requests", params={"scope": "mine"})]
@@ -198,8 +199,8 @@ class RemoteArchive:
     def revoke(self, grant_id: int) -> GrantView:
         return GrantView(**self._call("DELETE", f"/access/grants/{grant_id}"))
 
-    def list_grants(self, *, everyone: bool, include_inactive: bool) -> list[GrantView]:
-        data = self._call("GET", "/access/grants", params={"everyone": everyone, "inactive": include_inactive})
+    def list_grants(self, *, include_inactive: bool) -> list[GrantView]:
+        data = self._call("GET", "/access/grants", params={"inactive": include_inactive})
         return [GrantView(**item) for item in data]
 
     def retention_show(self, name: str) -> RetentionView:

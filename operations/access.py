@@ -6,6 +6,7 @@ from datetime import datetime
 
 from access import grants, requests
 from access.grants import GrantView
+from access.purposes import Purpose
 from access.requests import RequestView
 from audit.log import query
 from audit.trail import Event
@@ -14,8 +15,8 @@ from audit.verify import AuditReport, verify_audit
 from operations.context import Context
 
 
-def request(ctx: Context, name: str, reason: str, days: int | None) -> RequestView:
-    return requests.request_access(ctx.archive, ctx.policy, ctx.actor, name, reason, days)
+def request(ctx: Context, name: str, reason: str, days: int | None, purpose: str = Purpose.READ) -> RequestView:
+    return requests.request_access(ctx.archive, ctx.policy, ctx.actor, name, reason, days, purpose)
 
 
 def mine(ctx: Context) -> list[RequestView]:
@@ -38,11 +39,14 @@ def revoke(ctx: Context, grant_id: int) -> GrantView:
     return grants.revoke(ctx.archive, ctx.policy, ctx.actor, grant_id)
 
 
-def list_grants(ctx: Context, *, everyone: bool, include_inactive: bool) -> list[GrantView]:
-    """The actor's own grants, or (with the ``grant`` permission) everybody's."""
-    if everyone:
-        ctx.require("grant", "access.grants")
-    user = None if everyone else ctx.actor.name
+def decides(ctx: Context) -> bool:
+    """Whether the actor decides access requests and revokes grants (policy ``grant``)."""
+    return ctx.allows("grant")
+
+
+def list_grants(ctx: Context, *, include_inactive: bool = False) -> list[GrantView]:
+    """Every grant to those who decide them (policy ``grant``), otherwise the actor's own; active ones unless asked."""
+    user = None if decides(ctx) else ctx.actor.name
     return grants.list_grants(ctx.archive, user=user, active_only=not include_inactive)
 
 

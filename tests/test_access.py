@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import event, select
 
 from access.actor import Actor
-from access.grants import expire_due, has_grant, list_grants, revoke
+from access.grants import expire_due, list_grants, live_purposes, revoke
 from access.policy import ACTIONS, SHIPPED_MODEL, SHIPPED_POLICY, AccessPolicy
 from access.requests import approve, deny, my_requests, pending_requests, request_access
 from archive.errors import ConfigError, Conflict, Forbidden, NotFound, UsageError
 from archive.service import utcnow
 from catalog.schema import AccessRequest, AuditEvent, Grant
+from operations import access as access_ops
+from operations.context import Context
 from naming import InvalidName
 from tests.helpers import put_bytes
 
@@ -108,8 +110,8 @@ def custom_policy(archive, tmp_path, extra: str) -> AccessPolicy:
     return AccessPolicy.load(archive.settings)
 
 
-def grant_to(archive, policy, actor, name, days=None, approver=DIRECTOR):
-    request = request_access(archive, policy, actor, name, "audit of the year", days)
+def grant_to(archive, policy, actor, name, days=None, approver=DIRECTOR, purpose="read"):
+    request = request_access(archive, policy, actor, name, "audit of the year", days, purpose)
     return approve(archive, policy, approver, request.id)
 
 
@@ -124,11 +126,14 @@ def test_default_matrix(archive, policy, records):
         for role in ROLES:
             actor = Actor(f"user-{role}", role)
             for record_type in TYPES:
+                allowed = EXPECTED[role][record_type]
                 for action in ACTIONS:
-                    expected = action in EXPECTED[role][record_type]
+                    expected = action in allowed
+                    # A new version of a named record also needs the right to read it (no grants here).
+                    expected_by_name = expected and (action != "version" or "read" in allowed)
                     by_type = policy.allows(session, actor, action, record_type=record_type)
                     by_name = policy.allows(session, actor, action, record_name=records[record_type])
-                    if by_type != expected or by_name != expected:
+                    if by_type != expected or by_name != expected_by_name:
                         wrong.append((role, record_type, action, expected, by_type, by_name))
             for action in ACTIONS:
                 if policy.allows(session, actor, action) != (action in EXPECTED_UNTYPED[role]):
@@ -198,9 +203,9 @@ def test_grant_lets_one_user_read_one_record_until_expiry(archive, policy, recor
     assert not allows(archive, policy, STAFF, "read", record_name=contract, now=expires)
     assert not allows(archive, policy, STAFF, "read", record_name=contract, now=expires + timedelta(seconds=1))
     with archive.catalog.read() as session:
-        assert has_grant(session, "alice", contract, expires - timedelta(seconds=1))
-        assert not has_grant(session, "alice", contract, expires)
-        assert not has_grant(session, "alice", contract, expires.replace(tzinfo=None) + timedelta(hours=1))
+        assert live_purposes(session, "alice", contract, expires - timedelta(seconds=1)) == {"read"}
+        assert live_purposes(session, "alice", contract, expires) == frozenset()
+        assert live_purposes(session, "alice", contract, expires.replace(tzinfo=None) + timedelta(hours=1)) == set()
 
 
 def test_revoke_ends_a_grant_at_once(archive, policy, records):
@@ -259,6 +264,8 @@ def test_a_decision_queries_grants_at_most_once(archive, policy, records):
             (STAFF, "view", records["contract2"], False),
             (STAFF, "read", records["minutes"], True),  # role rule
             (AUDITOR, "list", records["contract"], True),  # not read/view: never a lookup
+            (STAFF, "version", records["contract"], False),  # a read grant: looked up, read-only
+            (STAFF, "version", records["minutes"], True),  # read by role: no lookup needed
         ]
         for actor, action, name, expected in cases:
             before = len(statements)
@@ -300,6 +307,96 @@ def test_policy_is_safe_to_share_between_threads(archive, policy, records):
     assert len({id(enforcer) for enforcer in enforcers}) == 6, "one enforcer per thread"
 
 
+# -- new versions: the type's version right and the right to read the record -----------------
+
+GRANT_STATES = ("none", "read", "amend", "expired amend", "revoked amend")
+
+
+def add_grant_row(archive, user, record, state):
+    """A grant row as an approval (and a revocation or the clock) leaves it; "none" adds nothing."""
+    if state == "none":
+        return
+    now = utcnow()
+    revoked = state == "revoked amend"
+    with archive.catalog.write() as session:
+        session.add(Grant(
+            user_name=user, record_name=record, purpose=state.split()[-1], granted_by="dora",
+            created_at=now - timedelta(days=2),
+            expires_at=now - timedelta(minutes=1) if state == "expired amend" else now + timedelta(days=3),
+            revoked_at=now - timedelta(minutes=1) if revoked else None, revoked_by="dora" if revoked else None,
+            expiry_recorded=False,
+        ))
+
+
+def test_version_by_role_record_type_and_grant(archive, policy, records):
+    """Every role x contract/minutes x grant: a new version needs the type's right and the right to read the record.
+
+    Staff and managers have ``version`` for every type but read only minutes, reports, letters:
+    a contract takes a live amend grant. A read grant stays read-only; auditors and admins never
+    file versions, whatever they hold; the director files versions of everything.
+    """
+    wrong = []
+    for role in ROLES:
+        for record_type in ("contract", "minutes"):
+            name = records[record_type]
+            for state in GRANT_STATES:
+                actor = Actor(f"{role}-{record_type}-{state}".replace(" ", "-"), role)
+                add_grant_row(archive, actor.name, name, state)
+                reads_by_role = "read" in EXPECTED[role][record_type]
+                live = state in ("read", "amend")
+                expected = {
+                    "version": "version" in EXPECTED[role][record_type] and (reads_by_role or state == "amend"),
+                    "read": reads_by_role or live,
+                    "view": reads_by_role or live,
+                }
+                for action, allowed in expected.items():
+                    if allows(archive, policy, actor, action, record_name=name) is not allowed:
+                        wrong.append((role, record_type, state, action, allowed))
+    assert wrong == []
+    # The cells that matter most, spelled out.
+    assert allows(archive, policy, Actor("staff-contract-amend", "staff"), "version", record_name=records["contract"])
+    assert not allows(archive, policy, Actor("staff-contract-read", "staff"), "version",
+                      record_name=records["contract"])
+    assert not allows(archive, policy, Actor("staff-contract-none", "staff"), "version",
+                      record_name=records["contract"])
+    assert not allows(archive, policy, Actor("auditor-minutes-amend", "auditor"), "version",
+                      record_name=records["minutes"])
+    assert allows(archive, policy, Actor("director-contract-none", "director"), "version",
+                  record_name=records["contract"])
+
+
+def test_an_amend_grant_covers_one_record_one_user_and_its_period(archive, policy, records):
+    contract, other = records["contract"], records["contract2"]
+    grant = grant_to(archive, policy, STAFF, contract, days=2, purpose="amend")
+    expires = datetime.fromisoformat(grant.expires_at)
+    assert grant.purpose == "amend"
+    for action in ("version", "read", "view"):
+        assert allows(archive, policy, STAFF, action, record_name=contract), action
+    assert not allows(archive, policy, STAFF, "version", record_name=other), "another record"
+    assert not allows(archive, policy, OTHER_STAFF, "version", record_name=contract), "another user"
+    assert allows(archive, policy, STAFF, "version", record_name=contract, now=expires - timedelta(seconds=1))
+    assert not allows(archive, policy, STAFF, "version", record_name=contract, now=expires)
+    assert not allows(archive, policy, Actor("alice", "auditor"), "version", record_name=contract), (
+        "the grant does not outlive a role that may not file versions")
+    revoke(archive, policy, DIRECTOR, grant.id)
+    assert not allows(archive, policy, STAFF, "version", record_name=contract)
+    assert not allows(archive, policy, STAFF, "read", record_name=contract)
+
+
+def test_a_read_grant_is_read_only_and_the_refusal_says_why(archive, policy, records):
+    contract = records["contract"]
+    grant_to(archive, policy, STAFF, contract)
+    assert allows(archive, policy, STAFF, "read", record_name=contract)
+    with archive.catalog.read() as session:
+        with pytest.raises(Forbidden) as caught:
+            policy.require(session, STAFF, "version", record_name=contract)
+        assert str(caught.value) == (f"alice (staff) may not version {contract}: a new version needs the right "
+                                     "to read the record, or an amend grant")
+        with pytest.raises(Forbidden, match=rf"^carl \(auditor\) may not version {records['minutes']}$"):
+            policy.require(session, AUDITOR, "version", record_name=records["minutes"])
+        assert policy.allows(session, STAFF, "version", record_type="contract"), "the type's right alone"
+
+
 # -- requests ----------------------------------------------------------------------------------
 
 
@@ -325,7 +422,7 @@ def test_request_approve_flow_and_audit(archive, policy, records):
     assert asked.actor == "alice" and asked.record == contract
     [approved] = events(archive, "access.approve", "ok")
     assert json.loads(approved.detail) == {
-        "request": request.id, "grant": grant.id, "user": "alice", "expires_at": grant.expires_at}
+        "request": request.id, "grant": grant.id, "user": "alice", "purpose": "read", "expires_at": grant.expires_at}
 
     with pytest.raises(Conflict, match="already approved"):
         approve(archive, policy, DIRECTOR, request.id)
@@ -345,6 +442,51 @@ def test_request_for_a_readable_record_is_refused(archive, policy, records):
         request_access(archive, policy, STAFF, records["contract"], "again")
     with archive.catalog.read() as session:
         assert session.query(AccessRequest).count() == 1
+
+
+def test_amend_request_flow_records_the_purpose(archive, policy, records):
+    contract = records["contract"]
+    request = request_access(archive, policy, STAFF, contract, "add the signed copy", 2, "amend")
+    assert (request.purpose, request.state) == ("amend", "pending")
+    assert [r.purpose for r in pending_requests(archive, policy, DIRECTOR)] == ["amend"]
+    assert not allows(archive, policy, STAFF, "version", record_name=contract), "not before approval"
+    grant = approve(archive, policy, DIRECTOR, request.id)
+    assert grant.purpose == "amend" and grant.user == "alice"
+    assert allows(archive, policy, STAFF, "version", record_name=contract)
+    [asked] = events(archive, "access.request", "ok")
+    assert json.loads(asked.detail) == {"request": request.id, "days": 2, "purpose": "amend",
+                                        "reason": "add the signed copy"}
+    [approved] = events(archive, "access.approve", "ok")
+    assert json.loads(approved.detail)["purpose"] == "amend"
+    read_request = request_access(archive, policy, OTHER_STAFF, contract, "just reading")
+    assert read_request.purpose == "read"
+    deny(archive, policy, DIRECTOR, read_request.id, "no")
+    [denied] = events(archive, "access.deny", "ok")
+    assert json.loads(denied.detail)["purpose"] == "read"
+
+
+def test_amend_requests_that_cannot_help_are_refused(archive, policy, records):
+    contract, minutes = records["contract"], records["minutes"]
+    with pytest.raises(UsageError, match="^purpose must be read or amend, not 'write'$"):
+        request_access(archive, policy, STAFF, contract, "reason", None, "write")
+    for actor in (AUDITOR, ADMIN):
+        with pytest.raises(Forbidden, match="may not file versions of contract records; an amend grant cannot"):
+            request_access(archive, policy, actor, contract, "let me sign it", None, "amend")
+    assert [e.actor for e in events(archive, "access.request", "denied")] == ["carl", "ada"]
+    with pytest.raises(Conflict, match=f"^you can already file new versions of {minutes}; no request needed$"):
+        request_access(archive, policy, STAFF, minutes, "reason", None, "amend")
+    with pytest.raises(Conflict, match="no request needed"):
+        request_access(archive, policy, DIRECTOR, contract, "reason", None, "amend")
+    with archive.catalog.read() as session:
+        assert session.query(AccessRequest).count() == 0
+
+    grant_to(archive, policy, STAFF, contract)  # read: asking to amend it as well is the point
+    assert request_access(archive, policy, STAFF, contract, "signed copy", None, "amend").purpose == "amend"
+    grant_to(archive, policy, OTHER_STAFF, contract, purpose="amend")  # amend includes read
+    with pytest.raises(Conflict, match="you can already read"):
+        request_access(archive, policy, OTHER_STAFF, contract, "read it")
+    with pytest.raises(Conflict, match="you can already file new versions"):
+        request_access(archive, policy, OTHER_STAFF, contract, "again", None, "amend")
 
 
 def test_duplicate_pending_request_is_refused(archive, policy, records):
@@ -448,6 +590,28 @@ def test_deciding_needs_the_grant_right_and_refusals_are_audited(archive, policy
         assert session.query(Grant).count() == 0
 
 
+# -- listing grants --------------------------------------------------------------------------
+
+
+def test_those_who_decide_see_every_grant_and_others_their_own(archive, policy, records):
+    def listed(actor, **kwargs):
+        found = access_ops.list_grants(Context(archive, policy, actor), **kwargs)
+        return [(g.user, g.record, g.purpose) for g in found]
+
+    assert listed(DIRECTOR) == [] and listed(STAFF) == []
+    grant_to(archive, policy, STAFF, records["contract"])
+    grant_to(archive, policy, OTHER_STAFF, records["contract2"], purpose="amend")
+    ended = grant_to(archive, policy, AUDITOR, records["contract"])
+    revoke(archive, policy, DIRECTOR, ended.id)
+    everyone = [("alice", records["contract"], "read"), ("bob", records["contract2"], "amend")]
+    assert listed(DIRECTOR) == everyone, "the director holds no grant of their own and sees them all"
+    assert listed(STAFF) == [everyone[0]] and listed(OTHER_STAFF) == [everyone[1]]
+    assert listed(AUDITOR) == [] and listed(ADMIN) == []
+    assert len(listed(DIRECTOR, include_inactive=True)) == 3
+    assert listed(AUDITOR, include_inactive=True) == [("carl", records["contract"], "read")]
+    assert events(archive, outcome="denied") == [], "listing one's own grants is no refusal"
+
+
 # -- expiry ------------------------------------------------------------------------------------
 
 
@@ -471,6 +635,45 @@ def test_expire_due_audits_each_grant_once(archive, policy, records):
     assert [g.id for g in expire_due(archive, much_later)] == [long.id]
     assert len(events(archive, "access.expire")) == 2
     assert expire_due(archive, much_later) == []
+
+
+# -- the catalog -------------------------------------------------------------------------------
+
+
+def test_migration_0005_makes_existing_requests_and_grants_read_only(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from catalog.database import MIGRATIONS_DIR, Catalog
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    at = "2026-01-05 10:00:00"
+    old = create_engine(url)
+    with old.connect() as connection:  # a catalog as release 0004 left it, with a request and its grant
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        connection.execute(text(
+            "INSERT INTO access_requests (id, record_name, requester, reason, days, state, created_at, decided_by, "
+            f"decided_at) VALUES (1, '2026-0001-contract', 'sam', 'loan review', 3, 'approved', '{at}', 'dora', '{at}')"
+        ))
+        connection.execute(text(
+            "INSERT INTO grants (id, user_name, record_name, request_id, granted_by, created_at, expires_at, "
+            f"expiry_recorded) VALUES (1, 'sam', '2026-0001-contract', 1, 'dora', '{at}', '2999-01-01 00:00:00', 0)"
+        ))
+        connection.commit()
+    old.dispose()
+    catalog = Catalog(url)
+    assert catalog.revision() == "0004"
+    catalog.migrate()
+    assert catalog.revision() == "0005"
+    with catalog.read() as session:
+        assert session.get(AccessRequest, 1).purpose == "read"
+        assert session.get(Grant, 1).purpose == "read"
+        assert live_purposes(session, "sam", "2026-0001-contract", utcnow()) == {"read"}
+    catalog.dispose()
 
 
 # -- configuration -----------------------------------------------------------------------------

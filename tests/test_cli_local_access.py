@@ -41,6 +41,63 @@ def test_request_approve_read_and_audit_from_the_local_cli(home: Path, tmp_path:
     assert cli(home, "audit", "log", "--as", "sam").exit_code == 3
 
 
+def test_a_new_version_of_a_contract_needs_an_amend_grant_and_the_director_sees_every_grant(
+    home: Path, tmp_path: Path
+) -> None:
+    name = cli(home, "put", str(write_file(tmp_path / "loan.txt", b"loan v1")), "--type", "contract",
+               "--as", "setup").output.strip()
+    for user, role in [("dora", "director"), ("sam", "staff"), ("mia", "manager"), ("alice", "auditor")]:
+        assert cli(home, "user", "add", user, "--role", role, "--password", "a-long-secret-pw").exit_code == 0
+    signed = write_file(tmp_path / "signed.txt", b"loan v2, signed")
+    assert cli(home, "access", "grants", "--as", "dora").output == "no active grants\n"
+    assert json.loads(cli(home, "access", "grants", "--as", "dora", "--json").output) == []
+
+    refused = cli(home, "put", str(signed), "--to", name, "--as", "mia")
+    assert refused.exit_code == 3 and refused.output.count("\n") == 1
+    assert f"mia (manager) may not version {name}: a new version needs the right to read" in refused.output
+
+    read_id = json.loads(cli(home, "access", "request", name, "--reason", "check terms", "--as", "sam",
+                             "--json").output)["id"]
+    assert cli(home, "access", "approve", str(read_id), "--as", "dora").exit_code == 0
+    assert cli(home, "get", name, "-o", "-", "--as", "sam").output == "loan v1"
+    assert cli(home, "put", str(signed), "--to", name, "--as", "sam").exit_code == 3, "a read grant is read-only"
+
+    bad = cli(home, "access", "request", name, "--reason", "r", "--purpose", "write", "--as", "sam")
+    assert bad.exit_code == 2 and "'write' is not one of 'read', 'amend'" in bad.output
+    assert cli(home, "access", "request", name, "--reason", "r", "--purpose", "amend", "--as", "alice").exit_code == 3
+    asked = cli(home, "access", "request", name, "--reason", "signed copy", "--purpose", "amend", "--as", "sam")
+    assert asked.exit_code == 0 and f"to amend {name} sent" in asked.output
+    amend_id = int(asked.output.split("#")[1].split()[0])
+    [pending] = cli(home, "access", "pending", "--as", "dora").output.splitlines()
+    assert pending.startswith(f"#{amend_id}") and " amend " in pending and "(signed copy)" in pending
+    assert cli(home, "access", "approve", str(amend_id), "--days", "1", "--as", "dora").exit_code == 0
+    filed = cli(home, "put", str(signed), "--to", name, "--comment", "signed", "--as", "sam")
+    assert filed.exit_code == 0 and filed.output.strip() == f"{name} v2"
+    assert cli(home, "get", name, "-o", "-", "--as", "dora").output == "loan v2, signed"
+
+    every = cli(home, "access", "grants", "--as", "dora").output.splitlines()
+    assert len(every) == 2 and all(" sam " in line and name in line for line in every)
+    assert [line.split()[4] for line in every] == ["read", "amend"]
+    as_json = json.loads(cli(home, "access", "grants", "--as", "dora", "--json").output)
+    assert [(g["user"], g["purpose"], g["active"]) for g in as_json] == [("sam", "read", True), ("sam", "amend", True)]
+    assert len(cli(home, "access", "grants", "--as", "sam").output.splitlines()) == 2
+    assert cli(home, "access", "grants", "--as", "alice").output == "no active grants\n"
+    assert cli(home, "access", "grants", "--everyone", "--as", "dora").exit_code == 2
+    mine = json.loads(cli(home, "access", "mine", "--as", "sam", "--json").output)
+    assert [r["purpose"] for r in mine] == ["read", "amend"]
+
+    trail = json.loads(cli(home, "audit", "log", "--record", name, "--json", "--as", "alice").output)
+    versions = [(e["actor"], e["outcome"]) for e in trail if e["action"] == "record.version"]
+    assert versions == [("mia", "denied"), ("sam", "denied"), ("sam", "ok")]
+    asked_and_approved = [(e["actor"], e["action"], e["outcome"], e["detail"]["purpose"])
+                          for e in trail if e["action"] in ("access.request", "access.approve")]
+    assert asked_and_approved == [
+        ("sam", "access.request", "ok", "read"), ("dora", "access.approve", "ok", "read"),
+        ("alice", "access.request", "denied", "amend"),
+        ("sam", "access.request", "ok", "amend"), ("dora", "access.approve", "ok", "amend"),
+    ]
+
+
 def test_audit_verify_exits_1_and_names_the_altered_event(home: Path) -> None:
     for user in ("ann", "bob"):
         assert cli(home, "user", "add", user, "--role", "auditor", "--password", "a-long-secret-pw").exit_code == 0

@@ -174,7 +174,7 @@ def test_a_held_record_cannot_be_disposed_of(home: Path, tmp_path: Path) -> None
     assert "S3 legal hold on for 1 object version(s)" in placed.output
     assert cli(home, "hold", "place", name, "--reason", "again", "--as", "dora").exit_code == 1
 
-    _put(home, write_file(tmp_path / "c2.txt", b"disputed, v2"), "--to", name, "--as", "mark")
+    _put(home, write_file(tmp_path / "c2.txt", b"disputed, v2"), "--to", name, "--as", "dora")  # reads contracts
     archive = Archive.open(home)
     try:
         held_objects = record_objects(archive.store, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import stat
 from collections.abc import Iterator
@@ -127,6 +128,52 @@ def test_a_revoked_grant_stops_working_at_once(service: Service) -> None:
         assert sam.get(f"/records/{name}/content").status_code == 200
         assert dora.delete(f"/access/grants/{grant['id']}").status_code == 200
         assert sam.get(f"/records/{name}/content").status_code == 403
+
+
+def test_a_contract_gets_a_new_version_only_through_an_amend_grant(service: Service, tmp_path: Path) -> None:
+    name = file_contract(service)
+    signed = {"content": b"signed copy", "headers": {"Content-Type": "application/octet-stream"}}
+    with service.client("sam") as sam, service.client("dora") as dora:
+        refused = sam.post(f"/records/{name}/versions", **signed)  # type: ignore[arg-type]
+        assert refused.status_code == 403 and "an amend grant" in refused.json()["error"]
+        bad = sam.post("/access/requests", json={"record": name, "reason": "x", "purpose": "write"})
+        assert bad.status_code == 422
+        read = sam.post("/access/requests", json={"record": name, "reason": "check terms"}).json()
+        assert read["purpose"] == "read"
+        assert dora.post(f"/access/requests/{read['id']}/approve", json={}).status_code == 200
+        assert sam.post(f"/records/{name}/versions", **signed).status_code == 403  # type: ignore[arg-type]
+
+        amend = sam.post("/access/requests", json={"record": name, "reason": "signed copy", "purpose": "amend"})
+        assert amend.status_code == 201 and amend.json()["purpose"] == "amend"
+        pending = dora.get("/access/requests", params={"scope": "pending"}).json()
+        assert {"id": amend.json()["id"], "purpose": "amend"}.items() <= next(
+            r for r in pending if r["id"] == amend.json()["id"]).items()
+        grant = dora.post(f"/access/requests/{amend.json()['id']}/approve", json={}).json()
+        assert grant["purpose"] == "amend"
+        filed = sam.post(f"/records/{name}/versions", params={"comment": "signed"}, **signed)  # type: ignore[arg-type]
+        assert filed.status_code == 201 and filed.json()["version"] == 2
+
+        every = dora.get("/access/grants").json()
+        listed = {(g["user"], g["record"], g["purpose"]) for g in every}
+        assert listed >= {("sam", name, "read"), ("sam", name, "amend")}
+        assert all(g["active"] for g in every)
+        assert all(g["user"] == "sam" for g in sam.get("/access/grants").json())
+        assert dora.get("/access/grants", params={"everyone": "true"}).json() == every
+
+    env = {"STRONGROOM_SERVER": service.url, "STRONGROOM_CREDENTIALS": str(tmp_path / "creds.json"),
+           "STRONGROOM_HOME": str(tmp_path / "no-home-here")}
+    assert cli_process(tmp_path, "login", "dora", "--password", PASSWORDS["dora"][1], env=env).returncode == 0
+    listed = cli_process(tmp_path, "access", "grants", env=env)
+    assert listed.returncode == 0 and f"sam            {name}" in listed.stdout.decode()
+    assert " amend " in listed.stdout.decode()
+    assert cli_process(tmp_path, "login", "sam", "--password", PASSWORDS["sam"][1], env=env).returncode == 0
+    other = file_contract(service)
+    asked = cli_process(tmp_path, "access", "request", other, "--reason", "signed copy", "--purpose", "amend",
+                        "--json", env=env)
+    assert asked.returncode == 0 and json.loads(asked.stdout)["purpose"] == "amend"
+    wrong = cli_process(tmp_path, "access", "request", other, "--reason", "x", "--purpose", "sign", env=env)
+    assert wrong.returncode == 2 and wrong.stderr.decode().count("\n") == 1
+    assert "'sign' is not one of 'read', 'amend'" in wrong.stderr.decode()
 
 
 def test_requests_that_make_no_sense_are_refused(service: Service) -> None:

@@ -154,7 +154,9 @@ def search_until_found(page: Page, query: str, *names: str) -> None:
 # -- the core flow -----------------------------------------------------------------------
 
 
-def test_staff_files_a_contract_asks_for_it_and_reads_it_once_the_director_approves(open_as: Open) -> None:
+def test_staff_files_a_contract_asks_to_amend_it_and_reads_and_amends_it_once_the_director_approves(
+    open_as: Open,
+) -> None:
     sam = open_as("sam")
     nav(sam, "Upload")
     sam.get_by_label("Type").select_option("contract")
@@ -174,6 +176,8 @@ def test_staff_files_a_contract_asks_for_it_and_reads_it_once_the_director_appro
     row.get_by_role("link", name=name).click()
     assert "You may not see this record" in sam.content()
     assert sam.get_by_role("link", name="Download v1").count() == 0
+    assert sam.get_by_label("Read this record").is_checked()
+    sam.get_by_label("Read it and file new versions (such as the signed copy)").check()
     sam.get_by_label("Reason").fill("loan review for branch 3")
     sam.get_by_label("Days").fill("2")
     sam.get_by_role("button", name="Send request").click()
@@ -184,12 +188,13 @@ def test_staff_files_a_contract_asks_for_it_and_reads_it_once_the_director_appro
     nav(dora, "Access")
     request = dora.locator("article.request", has_text=name)
     assert "loan review for branch 3" in request.inner_text() and "sam" in request.inner_text()
+    assert "Purpose: amend (read and file new versions)" in request.inner_text()
     request.get_by_label("Days").fill("1")
     request.get_by_role("button", name="Approve").click()
     dora.wait_for_url("**/web/access")
     assert dora.locator("article.request", has_text=name).count() == 0
     grant = dora.locator("tr", has_text=name)
-    assert "sam" in grant.inner_text()
+    assert "sam" in grant.inner_text() and "amend" in grant.inner_text()
 
     sam.reload()
     assert download(sam, "Download v1") == CONTRACT

@@ -39,6 +39,8 @@ DYNAMIC = {
     "state_": ["active", "pending", "void"],
     "version_": ["current", "archived", "pending"],
     "request_": ["pending", "approved", "denied"],
+    "purpose_": ["read", "amend"],
+    "request_purpose_": ["read", "amend"],
     "compliance_": ["overdue", "late", "pending", "on_time"],
     "kind_": ["minutes", "report", "action"],
     "error_": ["400", "403", "404", "409", "503", "other"],
@@ -211,6 +213,16 @@ class Pages:
         assert filed.status_code == 303, filed.text
         return filed.headers["location"].split("filed=")[1]
 
+    def post(self, path: str, fields: dict[str, str]) -> httpx.Response:
+        """A url-encoded form posted with the session's CSRF token."""
+        return self._send("POST", path, data={csrf.FIELD: csrf.token_for(self.app.state.csrf_key, self.token),
+                                              **fields})
+
+    def new_version(self, name: str) -> httpx.Response:
+        fields = {csrf.FIELD: csrf.token_for(self.app.state.csrf_key, self.token), "comment": "signed"}
+        return self._send("POST", f"/records/{name}/versions", data=fields,
+                          files={"file": ("signed.pdf", b"%PDF-1.4 signed")})
+
 
 Browse = Callable[..., Pages]
 
@@ -270,3 +282,63 @@ def test_the_director_sees_a_record_s_retention_and_staff_do_not(browse: Browse)
         shown = sam.get(f"/records/{name}")
         assert shown.status_code == status
         assert "Retention" not in shown.text and "2034-12-31" not in shown.text
+
+
+def _request_id(response: httpx.Response) -> str:
+    assert response.status_code == 303, response.text
+    return response.headers["location"].split("requested=")[1]
+
+
+def test_the_new_version_form_shows_where_a_version_may_be_filed_and_requests_state_a_purpose(
+    browse: Browse, archive: Archive
+) -> None:
+    sam, dora = browse("sam"), browse("dora")
+    contract, minutes = sam.file("contract"), sam.file("minutes")
+    form = 'action="/records/{}/versions"'
+    own_minutes = sam.get(f"/records/{minutes}").text
+    assert form.format(minutes) in own_minutes and 'name="purpose"' not in own_minutes
+
+    refused = sam.get(f"/records/{contract}")
+    assert refused.status_code == 403 and form.format(contract) not in refused.text
+    assert 'name="purpose" value="read" checked> Read this record' in refused.text
+    assert 'name="purpose" value="amend"> Read it and file new versions' in refused.text
+    assert sam.post(f"/records/{contract}/request", {"reason": "x", "days": "2", "purpose": "own"}).status_code == 400
+    read = _request_id(sam.post(f"/records/{contract}/request", {"reason": "loan review", "days": "2"}))
+    assert dora.post(f"/access/requests/{read}/approve", {"days": "2"}).status_code == 303
+
+    readable = sam.get(f"/records/{contract}")
+    assert readable.status_code == 200 and "Download v1" in readable.text
+    assert form.format(contract) not in readable.text, "a read grant is read-only"
+    assert "filing a new version needs the director" in readable.text
+    assert 'value="read"' not in readable.text and 'name="purpose" value="amend" checked>' in readable.text
+    hidden_button = sam.new_version(contract)
+    assert hidden_button.status_code == 403 and "an amend grant" in hidden_button.text
+
+    amend = _request_id(sam.post(f"/records/{contract}/request", {"reason": "signed copy", "purpose": "amend"}))
+    director_view = dora.get("/access").text
+    assert "Purpose: amend (read and file new versions)" in director_view
+    assert dora.post(f"/access/requests/{amend}/approve", {"days": "1"}).status_code == 303
+    amendable = sam.get(f"/records/{contract}").text
+    assert form.format(contract) in amendable and 'name="purpose"' not in amendable
+    filed = sam.new_version(contract)
+    assert filed.status_code == 303 and filed.headers["location"].endswith("?filed=2")
+    mine = sam.get(f"/records/{contract}").text
+    assert "amend (read and file new versions) · approved" in mine and "read · approved" in mine
+
+    assert 'name="purpose"' not in dora.get(f"/records/{contract}").text, "the director needs no request"
+
+
+def test_the_access_page_shows_every_active_grant_to_the_director(browse: Browse) -> None:
+    sam, dora = browse("sam"), browse("dora")
+    contract = sam.file("contract")
+    assert "No active grants." in dora.get("/access").text
+    asked = _request_id(sam.post(f"/records/{contract}/request", {"reason": "signed copy", "purpose": "amend"}))
+    assert dora.post(f"/access/requests/{asked}/approve", {}).status_code == 303
+    table = dora.get("/access").text
+    assert "All active grants" in table and "No active grants." not in table
+    row = table[table.index("<tbody>"):table.index("</tbody>")]
+    assert "sam" in row and contract in row and "amend (read and file new versions)" in row and "Revoke" in row
+    own = sam.get("/access").text
+    assert "My grants" in own and "All active grants" not in own and "Revoke" not in own
+    assert "amend (read and file new versions) · until" in own
+    assert "修订（查阅并上传新版本）" in browse("dora", lang="zh").get("/access").text

@@ -21,19 +21,21 @@ ID = Path(ge=1, le=2**62)
 
 @dataclass(frozen=True)
 class AccessPage:
-    pending: list[RequestView] | None  # None: the viewer does not decide requests
-    grants: list[GrantView] | None
+    """The access page: for those who decide, the pending requests and every active grant (with revoke)."""
+
+    decides: bool
+    pending: list[RequestView]
+    grants: list[GrantView]  # every active grant for those who decide, otherwise the viewer's own
     mine: list[RequestView]
-    my_grants: list[GrantView]
 
 
 def _access_page(ctx: Context) -> AccessPage:
-    decides = ctx.allows("grant")
+    decides = access.decides(ctx)
     return AccessPage(
-        pending=access.pending(ctx) if decides else None,
-        grants=access.list_grants(ctx, everyone=True, include_inactive=False) if decides else None,
+        decides=decides,
+        pending=access.pending(ctx) if decides else [],
+        grants=access.list_grants(ctx),
         mine=list(reversed(access.mine(ctx))),
-        my_grants=access.list_grants(ctx, everyone=False, include_inactive=False),
     )
 
 

@@ -12,6 +12,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from access.purposes import Purpose
 from access.requests import RequestView
 from api.streams import primed
 from archive.errors import Forbidden, UsageError
@@ -146,7 +147,7 @@ async def new_version(visit: Page, name: str) -> Response:
 
 @dataclass(frozen=True)
 class RecordPage:
-    """What a record's page shows: the record, or (``view`` None) why not and how to ask.
+    """What a record's page shows: the record, or (``view`` None) why not; and how to ask for access.
 
     ``retention``: until when it is kept, locked and whether it is on hold, for viewers with the ``retention`` right.
     """
@@ -156,9 +157,17 @@ class RecordPage:
     history: list[VersionView] = field(default_factory=list)
     may_read: bool = False
     may_version: bool = False
-    may_request: bool = False
+    purposes: tuple[str, ...] = ()  # what the viewer may usefully ask for here; none: no request form
     requests: list[RequestView] = field(default_factory=list)
     retention: RetentionView | None = None
+
+
+def _purposes(ctx: Context, name: str, *, may_read: bool, may_version: bool) -> tuple[str, ...]:
+    """The purposes of a request that would give the viewer more than they have (as ``access.request`` decides)."""
+    if not ctx.allows("request", record_name=name):
+        return ()
+    amend = not may_version and ctx.allows("version", record_type=parse_name(name).type)
+    return tuple(purpose for purpose, wanted in ((Purpose.READ, not may_read), (Purpose.AMEND, amend)) if wanted)
 
 
 def _record_page(ctx: Context, name_text: str) -> RecordPage:
@@ -167,11 +176,13 @@ def _record_page(ctx: Context, name_text: str) -> RecordPage:
     try:
         view, history = records.show(ctx, name)
     except Forbidden:
-        return RecordPage(name, None, may_request=ctx.allows("request", record_name=name), requests=mine,
-                          retention=_retention(ctx, name))
+        return RecordPage(name, None, purposes=_purposes(ctx, name, may_read=False, may_version=False),
+                          requests=mine, retention=_retention(ctx, name))
+    may_read, may_version = ctx.allows("read", record_name=name), ctx.allows("version", record_name=name)
     return RecordPage(
-        name, view, list(reversed(history)), may_read=ctx.allows("read", record_name=name),
-        may_version=ctx.allows("version", record_name=name), requests=mine, retention=_retention(ctx, name),
+        name, view, list(reversed(history)), may_read=may_read, may_version=may_version,
+        purposes=_purposes(ctx, name, may_read=may_read, may_version=may_version), requests=mine,
+        retention=_retention(ctx, name),
     )
 
 
@@ -195,7 +206,8 @@ async def request_access(visit: Page, name: str) -> Response:
     fields = await posted(visit)
     maximum = visit.archive.settings.access.max_grant_days
     made = await visit.run(
-        access.request, name, fields.get("reason", ""), optional_int(fields.get("days"), "days", 1, maximum)
+        access.request, name, fields.get("reason", ""), optional_int(fields.get("days"), "days", 1, maximum),
+        fields.get("purpose") or Purpose.READ,
     )
     return Response(status_code=303, headers={
         "Location": f"{base_path(visit.request)}/records/{quote(made.record)}?requested={made.id}",
