@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from access.actor import Actor
 from access.grants import GrantView, grant_view
-from archive.errors import Conflict, Forbidden, NotFound, UsageError, required_text
+from archive.errors import Conflict, Forbidden, NotFound, UsageError
+from archive.fields import REASON, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
@@ -74,7 +75,7 @@ def request_access(
 ) -> RequestView:
     """Ask to read one record for ``days`` (default ``access.default_grant_days``)."""
     name = str(parse_name(record_name))
-    reason = required_text(reason, "reason")
+    reason = required_text(REASON, reason)
     days = _check_days(archive.settings, archive.settings.access.default_grant_days if days is None else days)
     try:
         with archive.catalog.write() as session:
@@ -183,7 +184,7 @@ def approve(
 
 def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, reason: str) -> RequestView:
     """Refuse a pending request, saying why. Needs the "grant" right."""
-    reason = required_text(reason, "reason for the denial")
+    reason = required_text(REASON, reason, "reason for the denial")
     record: str | None = None
     try:
         with archive.catalog.write() as session:

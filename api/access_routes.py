@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Call
 from api.errors import ERROR_RESPONSES
+from archive import fields
 from operations import access
 
 router = APIRouter(prefix="/access", tags=["access"], responses=ERROR_RESPONSES)
@@ -17,7 +18,7 @@ ID = Path(ge=1, le=2**62)
 
 class RequestForm(BaseModel):
     record: str = Field(min_length=1, max_length=64, examples=["2026-0001-contract"])
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(json_schema_extra=fields.schema(fields.REASON, required=True))
     days: int | None = Field(default=None, ge=1, le=3650)
 
 
@@ -26,7 +27,7 @@ class ApproveForm(BaseModel):
 
 
 class DenyForm(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(json_schema_extra=fields.schema(fields.REASON, required=True))
 
 
 @router.post("/requests", status_code=201, summary="Ask the director for access to a record")
