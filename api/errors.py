@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from api.streams import ClientDisconnected
 from archive.errors import (
     Conflict,
     Forbidden,
@@ -20,7 +21,6 @@ from archive.errors import (
     Unauthenticated,
     UsageError,
 )
-from api.streams import ClientDisconnected
 from naming import InvalidName
 
 log = logging.getLogger("strongroom.api")
