@@ -18,7 +18,8 @@ from sqlalchemy import select
 from access.actor import Actor
 from access.grants import GrantView, grant_view
 from access.purposes import Purpose
-from archive.errors import Conflict, Forbidden, NotFound, UsageError, required_text
+from archive.errors import Conflict, Forbidden, NotFound, UsageError
+from archive.fields import REASON, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
@@ -105,7 +106,7 @@ def request_access(
     ``amend`` is refused (Forbidden) to a role that may not file versions of the record's type.
     """
     name = str(parse_name(record_name))
-    reason = required_text(reason, "reason")
+    reason = required_text(REASON, reason)
     days = _check_days(archive.settings, archive.settings.access.default_grant_days if days is None else days)
     purpose = _check_purpose(purpose)
     try:
@@ -215,7 +216,7 @@ def approve(
 
 def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, reason: str) -> RequestView:
     """Refuse a pending request, saying why. Needs the "grant" right."""
-    reason = required_text(reason, "reason for the denial")
+    reason = required_text(REASON, reason, "reason for the denial")
     record: str | None = None
     try:
         with archive.catalog.write() as session:

@@ -154,10 +154,12 @@ def _insert(session: Session, name: str, role: str, password_hash: str, *, must_
     return user
 
 
-def _revoke_tokens(session: Session, user: User, now: datetime) -> None:
-    session.execute(
-        update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None)).values(revoked_at=now)
-    )
+def _revoke_tokens(session: Session, user: User, now: datetime, *, keep: str | None = None) -> int:
+    """End the user's sessions, except the one whose token is ``keep``; return how many ended."""
+    query = update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
+    if keep is not None:
+        query = query.where(Token.token_hash != hash_token(keep))
+    return session.execute(query.values(revoked_at=now)).rowcount
 
 
 def _keep_an_admin(session: Session, user: User) -> None:
@@ -253,11 +255,14 @@ def _dummy_hash() -> str:
 
 
 def _password_matches(user: User | None, password: str, now: datetime) -> bool:
-    """Check the password, unless the account is locked (then it is not checked at all)."""
-    if user is None:
-        verify_password(_dummy_hash(), password)  # as slow as a real check: timing does not tell who exists
-        return False
-    if user.enabled and _is_locked(user, now):
+    """Check the password; an unknown or locked account's is checked against a dummy hash and never matches.
+
+    Every attempt costs one argon2 check, so the time an answer takes does not tell an
+    unknown name from a real one, nor a locked account from an open one; a locked
+    account's own hash is not consulted, so no attempt while it is locked learns anything.
+    """
+    if user is None or (user.enabled and _is_locked(user, now)):
+        verify_password(_dummy_hash(), password)
         return False
     return verify_password(user.password_hash, password)
 
@@ -304,25 +309,33 @@ def _settle(user: User | None, reason: str | None, now: datetime, service: Servi
         )
 
 
-def _refused(user: User | None, reason: str | None, message: str) -> Unauthenticated:
+def _wrong_old_password(user: User | None, reason: str | None) -> Unauthenticated:
+    """Why a logged-in user's password change was refused: the lock is named, since the caller owns the account."""
     if user is not None and reason == "locked" and user.locked_until is not None:
         # Rounded up to the minute, so the time shown is never one that is still locked.
         shown = as_utc(user.locked_until) + timedelta(seconds=59, microseconds=999_999)
         return Unauthenticated(
             f"account locked after repeated failed logins; try again after {shown:%H:%M} UTC"
         )
-    return Unauthenticated(message)
+    return Unauthenticated(BAD_OLD_PASSWORD)
 
 
-def _audit_attempt(session: Session, name: str, action: str, source: str, reason: str | None) -> None:
+def _audit_attempt(
+    session: Session, name: str, action: str, source: str, reason: str | None, detail: dict[str, object] | None = None
+) -> None:
     trail.append(
         session, actor=name[:ACTOR_MAX], action=action, source=source,
-        outcome="ok" if reason is None else "failed", detail={"reason": reason} if reason else {},
+        outcome="ok" if reason is None else "failed", detail={"reason": reason} if reason else (detail or {}),
     )
 
 
 def login(archive: Archive, name: str, password: str, *, source: str, now: datetime | None = None) -> Login:
-    """Check a user's password and open a session; the returned token is shown only this once."""
+    """Check a user's password and open a session; the returned token is shown only this once.
+
+    Every refusal is the same :data:`BAD_LOGIN`, whether the name is unknown, the password
+    wrong, the account disabled or locked (even with the right password): an answer must not
+    confirm that an account exists. The audit trail records the real reason.
+    """
     now = _moment(now)
     seen_hash, matched = _first_check(archive, name, password, now)
     with archive.catalog.write() as session:
@@ -336,7 +349,7 @@ def login(archive: Archive, name: str, password: str, *, source: str, now: datet
                 token_hash=token_hash, user_id=user.id, created_at=now, expires_at=expires, source=source
             ))
             return Login(token=token, expires_at=expires.isoformat(), user=_view(user, now))
-    raise _refused(user, reason, BAD_LOGIN)
+    raise Unauthenticated(BAD_LOGIN)
 
 
 def _valid_session(session: Session, token: str, now: datetime) -> tuple[User, Token]:
@@ -409,21 +422,32 @@ def _new_own_password(name: str, old: str, new: str) -> str:
     return hash_password(new)
 
 
-def change_password(archive: Archive, name: str, old: str, new: str, *, source: str) -> None:
-    """A user changes their own password. Wrong current passwords count towards the lockout like failed logins."""
+def change_password(
+    archive: Archive, name: str, old: str, new: str, *, source: str, keep_token: str | None = None
+) -> int:
+    """A user changes their own password; returns how many of their other sessions it ended.
+
+    Every session of the user ends (a token or cookie someone else may hold stops working)
+    except ``keep_token``, the session that made the change; without one (a change on the
+    host, outside any session) all of them end. Wrong current passwords count towards the
+    lockout like failed logins.
+    """
     now = utcnow()
     seen_hash, matched = _first_check(archive, name, old, now)
     new_hash = _new_own_password(name, old, new) if matched else None
     with archive.catalog.write() as session:
         user, reason = _final_check(session, name, old, seen_hash, matched, now)
         _settle(user, reason, now, archive.settings.service)
-        _audit_attempt(session, name, "auth.password", source, reason)
+        ended = 0
         if user is not None and reason is None:
             user.password_hash = new_hash or _new_own_password(name, old, new)
             user.must_change_password = False
             user.updated_at = now
-            return
-    raise _refused(user, reason, BAD_OLD_PASSWORD)
+            ended = _revoke_tokens(session, user, now, keep=keep_token)
+        _audit_attempt(session, name, "auth.password", source, reason, {"sessions_ended": ended})
+        if user is not None and reason is None:
+            return ended
+    raise _wrong_old_password(user, reason)
 
 
 def ensure_bootstrap_admin(archive: Archive, *, source: str) -> str | None:

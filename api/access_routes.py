@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from access.purposes import PurposeName
 from api.auth import Call
 from api.errors import ERROR_RESPONSES
-from access.purposes import PurposeName
+from archive import fields
 from operations import access
 
 router = APIRouter(prefix="/access", tags=["access"], responses=ERROR_RESPONSES)
@@ -18,7 +19,7 @@ ID = Path(ge=1, le=2**62)
 
 class RequestForm(BaseModel):
     record: str = Field(min_length=1, max_length=64, examples=["2026-0001-contract"])
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(json_schema_extra=fields.schema(fields.REASON, required=True))
     days: int | None = Field(default=None, ge=1, le=3650)
     purpose: PurposeName = Field(
         default="read", description="read (and view) the record, or amend it: read it and file new versions"
@@ -30,7 +31,7 @@ class ApproveForm(BaseModel):
 
 
 class DenyForm(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(json_schema_extra=fields.schema(fields.REASON, required=True))
 
 
 @router.post("/requests", status_code=201, summary="Ask the director for access to a record (to read or to amend it)")

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager, suppress
 from importlib.metadata import version
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from access.policy import AccessPolicy
@@ -84,6 +84,11 @@ def create_app(archive: Archive, policy: AccessPolicy | None = None) -> FastAPI:
         except StrongroomError:
             body.update(status="degraded", storage="unavailable")
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    async def root(request: Request) -> RedirectResponse:
+        """Someone who types the service's address lands on the web interface."""
+        return RedirectResponse(f"{request.scope.get('root_path', '').rstrip('/')}/web/", status_code=307)
 
     for module in (auth_routes, record_routes, access_routes, audit_routes, search_routes, retention_routes):
         app.include_router(module.router)

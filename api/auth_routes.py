@@ -45,14 +45,17 @@ async def logout(request: Request, login: LoggedIn) -> dict[str, str]:
     return {"status": "logged out"}
 
 
-@router.post("/auth/password", summary="Change your password (required after a one-time password)")
-async def change_password(request: Request, login: LoggedIn, form: PasswordForm) -> dict[str, str]:
-    user, _ = login
-    await run_in_threadpool(
+@router.post(
+    "/auth/password",
+    summary="Change your password (required after a one-time password); your other sessions end, this one stays",
+)
+async def change_password(request: Request, login: LoggedIn, form: PasswordForm) -> dict[str, Any]:
+    user, token = login
+    ended = await run_in_threadpool(
         users.change_password, request.app.state.archive, user.name, form.old_password, form.new_password,
-        source=source_of(request),
+        source=source_of(request), keep_token=token,
     )
-    return {"status": "password changed"}
+    return {"status": "password changed", "sessions_ended": ended}
 
 
 @router.get("/me", summary="The logged-in user")

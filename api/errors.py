@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from api.streams import ClientDisconnected
 from archive.errors import (
     Conflict,
     Forbidden,
@@ -67,14 +68,35 @@ def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
+def internal_error_message(exc: Exception) -> str:
+    """What a client is told of an unexpected exception: its kind only; the traceback goes to the service's log."""
+    return f"internal error ({type(exc).__name__}); the service's log has the details"
+
+
+def log_failure(request: Request, exc: Exception, status: int) -> None:
+    """One log line for what the operator should know of: an upload cut short, a storage or integrity failure."""
+    if isinstance(exc, ClientDisconnected):
+        client = request.client.host if request.client else "?"
+        log.warning("%s %s from %s: %s", request.method, request.url.path, client, exc)
+    elif status >= 500:
+        log.error("%s: %s", type(exc).__name__, exc)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StrongroomError)
     @app.exception_handler(InvalidName)
-    async def archive_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def archive_error(request: Request, exc: Exception) -> JSONResponse:
         status = status_of(exc)
-        if status >= 500:
-            log.error("%s: %s", type(exc).__name__, exc)
+        log_failure(request, exc, status)
         return error_response(status, str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        # Starlette re-raises the exception once this answer is sent: uvicorn logs it (see api/logs.py)
+        # and drops the connection, so the client is told not to send another request on it.
+        response = error_response(500, internal_error_message(exc))
+        response.headers["Connection"] = "close"
+        return response
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:

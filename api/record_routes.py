@@ -13,6 +13,7 @@ from fastapi.responses import Response, StreamingResponse
 from api.auth import Call
 from api.errors import ERROR_RESPONSES, ErrorBody
 from api.streams import SMALL_BODY, primed, request_source
+from archive import fields
 from archive.reading import VersionRef
 from operations import records, retention
 from operations.context import Context
@@ -44,9 +45,9 @@ async def file_record(
     request: Request,
     call: Call,
     type: Annotated[str, Query(max_length=32)],
-    title: Annotated[str | None, Query(max_length=500)] = None,
+    title: Annotated[str | None, Query(json_schema_extra=fields.schema(fields.TITLE))] = None,
     year: Annotated[int | None, Query(ge=1900, le=9999)] = None,
-    filename: Annotated[str | None, Query(max_length=255)] = None,
+    filename: Annotated[str | None, Query(json_schema_extra=fields.schema(fields.FILENAME))] = None,
     retain_from: Annotated[date | None, Query(
         description="The date the type's retention counts from, when not the filing date (e.g. a contract's end)",
     )] = None,
@@ -64,8 +65,8 @@ async def file_version(
     request: Request,
     call: Call,
     name: Annotated[str, NAME],
-    comment: Annotated[str | None, Query(max_length=2000)] = None,
-    filename: Annotated[str | None, Query(max_length=255)] = None,
+    comment: Annotated[str | None, Query(json_schema_extra=fields.schema(fields.COMMENT))] = None,
+    filename: Annotated[str | None, Query(json_schema_extra=fields.schema(fields.FILENAME))] = None,
 ) -> dict[str, Any]:
     source = await request_source(request)
     filed = await call.run(records.file_new_version, name, source, filename=filename, comment=comment)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Call
 from api.errors import ERROR_RESPONSES
+from archive import fields
 from operations import retention
 
 router = APIRouter(tags=["retention"], responses=ERROR_RESPONSES)
@@ -17,7 +18,7 @@ router = APIRouter(tags=["retention"], responses=ERROR_RESPONSES)
 ID = Path(ge=1, le=2**62)
 NAME = Path(description="Record name YEAR-NUMBER-TYPE", examples=["2026-0001-contract"], max_length=64)
 RecordName = Annotated[str, Field(min_length=1, max_length=64, examples=["2026-0001-contract"])]
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+Reason = Annotated[str, Field(json_schema_extra=fields.schema(fields.REASON, required=True))]
 
 
 class TriggerForm(BaseModel):
@@ -40,7 +41,7 @@ class HoldForm(BaseModel):
 
 
 class ReleaseForm(BaseModel):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(default=None, json_schema_extra=fields.schema(fields.REASON))
 
 
 @router.get("/retention/records/{name}", summary="A record's retention date and why, its write-once date and any hold")

@@ -94,6 +94,7 @@ def serve(archive: Archive, listen: Listen, echo: Callable[[str], None]) -> None
 
     from accounts.users import ensure_bootstrap_admin
     from api.app import create_app
+    from api.logs import log_config
     from audit.checkpoints import write_checkpoint
     from audit.trail import record as audit
     from storage.embedded import EmbeddedServer
@@ -116,7 +117,8 @@ def serve(archive: Archive, listen: Listen, echo: Callable[[str], None]) -> None
         audit(archive, Actor("system", "admin", "service"), "service.start", detail={"url": listen.url})
         echo(f"serving on {listen.url} (OpenAPI: {listen.url}/docs); Ctrl-C stops")
         config = uvicorn.Config(
-            app, host=listen.host, port=listen.port, log_level="warning", server_header=False, access_log=False,
+            app, host=listen.host, port=listen.port, log_config=log_config(settings.logs_dir), log_level="warning",
+            server_header=False, access_log=False,
             ssl_certfile=str(listen.tls_cert) if listen.tls_cert else None,
             ssl_keyfile=str(listen.tls_key) if listen.tls_key else None,
         )

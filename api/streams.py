@@ -7,9 +7,18 @@ from collections.abc import AsyncIterator, Iterator
 from typing import BinaryIO
 
 import anyio.from_thread
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
+
+from archive.errors import UsageError
 
 SMALL_BODY = 1024 * 1024
+
+
+class ClientDisconnected(UsageError):
+    """The client went away before it had sent the whole request body (an upload cut short)."""
+
+
+CUT_SHORT = "the upload was cut short: the client disconnected"
 
 
 async def _next_or_none(body: AsyncIterator[bytes]) -> bytes | None:
@@ -17,6 +26,8 @@ async def _next_or_none(body: AsyncIterator[bytes]) -> bytes | None:
         return await body.__anext__()
     except StopAsyncIteration:
         return None
+    except ClientDisconnect:
+        raise ClientDisconnected(CUT_SHORT) from None
 
 
 def pull_chunk(body: AsyncIterator[bytes]) -> bytes | None:
@@ -59,7 +70,10 @@ async def request_source(request: Request) -> BinaryIO:
     """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) <= SMALL_BODY:
-        return io.BytesIO(await request.body())
+        try:
+            return io.BytesIO(await request.body())
+        except ClientDisconnect:
+            raise ClientDisconnected(CUT_SHORT) from None
     return RequestBodyReader(request.stream())
 
 

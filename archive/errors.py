@@ -20,14 +20,6 @@ class UsageError(StrongroomError):
     exit_code = 2
 
 
-def required_text(text: str | None, what: str) -> str:
-    """``text`` stripped; a usage error naming ``what`` when nothing is left."""
-    cleaned = (text or "").strip()
-    if not cleaned:
-        raise UsageError(f"a {what} is required")
-    return cleaned
-
-
 class NotFound(StrongroomError):
     """An unknown record or version."""
 

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 
 from archive.errors import Conflict, StrongroomError, UsageError
+from archive.fields import COMMENT, FILENAME, TITLE, check_text
 from archive.objects import (
     WrittenObject,
     copy_checked,
@@ -170,6 +171,7 @@ def file_record(
         validate_year(year)
     except InvalidName as exc:
         raise UsageError(str(exc)) from None
+    title, filename = check_text(TITLE, title), check_text(FILENAME, filename)
     check_retain_from(archive.settings, record_type, retain_from)
     archive.ready_to_write()
     record, version = _allocate(archive, record_type, year, title, actor, filename, retain_from)
@@ -262,6 +264,7 @@ def file_version(
 ) -> Filed:
     """Store a new version of a record; the version it supersedes moves to the archive area."""
     name = parse_name(name_text)
+    filename, comment = check_text(FILENAME, filename), check_text(COMMENT, comment)
     archive.ready_to_write()
     now = utcnow()
     with archive.catalog.write() as session:

@@ -133,8 +133,10 @@ class RemoteArchive:
     def logout(self) -> None:
         self._call("POST", "/auth/logout")
 
-    def change_password(self, old: str, new: str) -> None:
-        self._call("POST", "/auth/password", json={"old_password": old, "new_password": new})
+    def change_password(self, old: str, new: str) -> int:
+        """Change the password; returns how many other sessions ended (this login stays)."""
+        answer = self._call("POST", "/auth/password", json={"old_password": old, "new_password": new})
+        return int(answer.get("sessions_ended", 0))
 
     def me(self) -> dict[str, Any]:
         return self._call("GET", "/me")

@@ -68,13 +68,16 @@ def logout(state: State) -> None:
 @click.option("--new-password", envvar="STRONGROOM_NEW_PASSWORD", help="New password (prompted twice when missing).")
 @pass_state
 def passwd(state: State, password: str | None, new_password: str | None) -> None:
-    """Change your password on --server (at least 10 characters, not containing your name)."""
+    """Change your password on --server (at least 10 characters, not containing your name).
+
+    Every other session of yours ends (other logins, web sessions); this login stays.
+    """
     client = state.logged_in()
     old = password if password is not None else click.prompt("current password", hide_input=True)
     new = new_password if new_password is not None else click.prompt(
         "new password", hide_input=True, confirmation_prompt=True)
-    client.change_password(old, new)
-    click.echo("password changed")
+    ended = client.change_password(old, new)
+    click.echo(f"password changed; {ended} other session(s) ended")
 
 
 @click.command()

@@ -29,8 +29,8 @@ from archive.errors import (
     NotFound,
     StrongroomError,
     UsageError,
-    required_text,
 )
+from archive.fields import REASON, required_text
 from archive.numbers import DISPOSED, Numbered, disposal_reason, ensure_marker
 from archive.records import find_record
 from archive.service import as_utc, utcnow
@@ -132,7 +132,7 @@ def request_disposal(
 ) -> DisposalView:
     """Ask for records to be disposed of (the ``dispose`` right); every one must be disposable now."""
     wanted = _names(names)
-    reason = required_text(reason, "reason")
+    reason = required_text(REASON, reason)
     try:
         with archive.catalog.write() as session:
             for name in wanted:
@@ -193,7 +193,7 @@ def approve(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: in
 
 def deny(archive: Archive, policy: AccessPolicy, actor: Actor, request_id: int, reason: str) -> DisposalView:
     """Refuse a pending request, saying why (``approve-disposal``)."""
-    reason = required_text(reason, "reason")
+    reason = required_text(REASON, reason)
     try:
         with archive.catalog.write() as session:
             request = _open_request(session, policy, actor, request_id)

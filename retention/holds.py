@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from access.actor import Actor
-from archive.errors import Conflict, Forbidden, NotFound, required_text
+from archive.errors import Conflict, Forbidden, NotFound
+from archive.fields import REASON, check_text, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
@@ -66,7 +67,7 @@ def held_names(session: Session) -> set[str]:
 def place(archive: Archive, policy: AccessPolicy, actor: Actor, name_text: str, reason: str) -> HoldView:
     """Put a record on legal hold (the ``hold`` right). A record already held is a conflict."""
     name = str(parse_name(name_text))
-    reason = required_text(reason, "reason")
+    reason = required_text(REASON, reason)
     try:
         with archive.catalog.write() as session:
             policy.require(session, actor, "hold", record_name=name)
@@ -94,7 +95,7 @@ def place(archive: Archive, policy: AccessPolicy, actor: Actor, name_text: str, 
 def release(archive: Archive, policy: AccessPolicy, actor: Actor, name_text: str, reason: str | None) -> HoldView:
     """Release a record's hold (the ``hold`` right)."""
     name = str(parse_name(name_text))
-    note = (reason or "").strip() or None
+    note = check_text(REASON, reason)
     try:
         with archive.catalog.write() as session:
             policy.require(session, actor, "hold", record_name=name)

@@ -14,7 +14,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from access.actor import Actor
-from archive.errors import Conflict, Forbidden, UsageError, required_text
+from archive.errors import Conflict, Forbidden, UsageError
+from archive.fields import REASON, required_text
 from archive.records import find_record
 from archive.service import utcnow
 from audit import trail
@@ -34,7 +35,7 @@ def set_trigger(
 ) -> int:
     """Set NAME's trigger date; return how many versions had their lock lengthened."""
     name = str(parse_name(name_text))
-    reason = required_text(reason, "reason")
+    reason = required_text(REASON, reason)
     try:
         with archive.catalog.write() as session:
             policy.require(session, actor, "dispose", record_name=name)

@@ -67,7 +67,6 @@ class StoredObject:
 
 PROBE_KEY = "probe/object-lock"
 PROBE_RETENTION = timedelta(minutes=1)
-PROBE_CLEANUP_AFTER = timedelta(minutes=10)
 
 
 class MissingObject(Exception):
@@ -165,11 +164,18 @@ class ObjectStore:
     def probe_object_lock(self) -> LockProbe:
         """Measure whether this bucket takes and enforces COMPLIANCE retention.
 
-        Puts a tiny object ``probe/object-lock`` retained for about a minute, then tries
-        to delete that exact version. Only a storage failure raises (StorageUnavailable);
-        the probe's outcome is always returned.
+        Uses one key, ``probe/object-lock``, and keeps at most one version of it under
+        retention: earlier probe versions whose short retention is over are deleted first.
+        If one is still retained, trying to delete it is the measurement; otherwise a new
+        version is put, retained for a minute, and deleting that exact version is tried.
+        So however often the service starts or the lock is probed, the bucket holds at
+        most one locked probe version (plus those of probes running at the same moment),
+        for at most a minute. Only a storage failure raises (StorageUnavailable); the
+        probe's outcome is always returned.
         """
-        self._remove_old_probes()
+        retained = self._clear_expired_probes()
+        if retained is not None:
+            return self._try_delete_probe(retained)
         until = datetime.now(UTC) + PROBE_RETENTION
         body = b"strongroom object lock probe\n"
         try:
@@ -182,13 +188,17 @@ class ObjectStore:
             return LockProbe(
                 True, False, "the server accepted a retention but returned no version id: versioning is off"
             )
+        return self._try_delete_probe(result.version_id)
+
+    def _try_delete_probe(self, version_id: str) -> LockProbe:
+        """Try to delete a probe version that is under COMPLIANCE retention: refused means enforced."""
         try:
-            self.client.remove_object(self.bucket, PROBE_KEY, version_id=result.version_id)
+            self.client.remove_object(self.bucket, PROBE_KEY, version_id=version_id)
         except S3Error as exc:
             return LockProbe(
                 True, True, f"a version under COMPLIANCE retention could not be deleted ({exc.code}): enforced"
             )
-        if self._version_exists(PROBE_KEY, result.version_id):
+        if self._version_exists(PROBE_KEY, version_id):
             return LockProbe(True, True, "a version under COMPLIANCE retention survived a delete: enforced")
         return LockProbe(
             True, False, "the server accepted object lock but deleted a locked version: not enforced"
@@ -210,16 +220,30 @@ class ObjectStore:
             raise
         return True
 
-    def _remove_old_probes(self) -> None:
-        """Delete earlier probe versions whose short retention is long over (best effort)."""
-        cutoff = datetime.now(UTC) - PROBE_CLEANUP_AFTER
+    def _clear_expired_probes(self) -> str | None:
+        """Delete the probe versions no longer retained (best effort); return one still retained, if any."""
+        now = datetime.now(UTC)
+        retained = None
         for obj in self.client.list_objects(self.bucket, prefix=PROBE_KEY, include_version=True):
-            if obj.object_name != PROBE_KEY or obj.last_modified is None or obj.last_modified > cutoff:
+            if obj.object_name != PROBE_KEY or not obj.version_id:
+                continue
+            until = None if obj.is_delete_marker else self._retained_until(obj.version_id)
+            if until is not None and until > now:
+                retained = retained or obj.version_id
                 continue
             try:
                 self.client.remove_object(self.bucket, PROBE_KEY, version_id=obj.version_id)
             except S3Error:
                 pass
+        return retained
+
+    def _retained_until(self, version_id: str) -> datetime | None:
+        """The end of a probe version's Object Lock retention, if it has one."""
+        try:
+            stat = self.client.stat_object(self.bucket, PROBE_KEY, version_id=version_id)
+        except S3Error:
+            return None
+        return _parse_until(stat.metadata.get("x-amz-object-lock-retain-until-date"))
 
     @_storage_errors
     def put_locked(self, key: str, data: bytes, retain_until: datetime | None) -> str:

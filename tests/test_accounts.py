@@ -343,21 +343,42 @@ def test_failed_logins_are_committed_and_chained(archive):
 
 def test_lockout_refuses_even_the_right_password_until_it_ends(strict):
     users.add_user(strict, "carol", "staff", GOOD, actor=OPERATOR)
-    start = utcnow().replace(second=0)  # a whole minute, so the time shown is exactly the lock's end
+    start = utcnow()
     for _ in range(3):
-        assert refusal(users.login, strict, "carol", OTHER, source="test", now=start) == "invalid user name or password"
-    locked = refusal(users.login, strict, "carol", GOOD, source="test", now=start)
+        assert refusal(users.login, strict, "carol", OTHER, source="test", now=start) == users.BAD_LOGIN
     end = start + timedelta(minutes=10)
-    assert locked == f"account locked after repeated failed logins; try again after {end:%H:%M} UTC"
-    assert view_of(strict, "carol").locked_until == end.isoformat()
+    assert refusal(users.login, strict, "carol", GOOD, source="test", now=start) == users.BAD_LOGIN
+    assert view_of(strict, "carol").locked_until == end.isoformat()  # the operator sees the lock
     assert row(strict, "carol").failed_logins == 3  # attempts while locked are not counted
-    assert refusal(users.login, strict, "carol", GOOD, source="test", now=end - timedelta(seconds=1)) == locked
+    assert refusal(users.login, strict, "carol", GOOD, source="test", now=end - timedelta(seconds=1)) == users.BAD_LOGIN
     login = users.login(strict, "carol", GOOD, source="test", now=end)
     assert login.user.locked_until is None
     assert (row(strict, "carol").failed_logins, row(strict, "carol").locked_until) == (0, None)
     reasons = [e.detail.get("reason") for e in events(strict, "auth.login")]
     assert reasons == ["bad password"] * 3 + ["locked"] * 2 + [None]
     assert chain_ok(strict)
+
+
+def test_a_locked_account_answers_exactly_like_an_unknown_name(strict, monkeypatch):
+    """Item 9 of issue 14: "account locked" confirmed that a name exists; now only the audit trail says so."""
+    users.add_user(strict, "carol", "staff", GOOD, actor=OPERATOR)
+    for _ in range(3):
+        refusal(users.login, strict, "carol", OTHER, source="test")
+    checked: list[str] = []
+    real = users.verify_password
+    monkeypatch.setattr(users, "verify_password", lambda stored, password: checked.append(stored) or real(stored, password))
+    answers = [
+        refusal(users.login, strict, "carol", GOOD, source="test"),  # locked, the right password
+        refusal(users.login, strict, "carol", OTHER, source="test"),  # locked, a wrong one
+        refusal(users.login, strict, "mallory", GOOD, source="test"),  # nobody of that name
+    ]
+    assert answers == [users.BAD_LOGIN] * 3
+    # Each attempt costs one argon2id check of the same cost, and never against carol's own hash.
+    carol_hash = row(strict, "carol").password_hash
+    assert len(checked) == 3 and carol_hash not in checked
+    parameters = {stored.rsplit("$", 2)[0] for stored in [*checked, carol_hash]}
+    assert len(parameters) == 1 and parameters.pop().startswith("$argon2id$")
+    assert [e.detail["reason"] for e in events(strict, "auth.login")][-3:] == ["locked", "locked", "unknown user"]
 
 
 def test_each_failure_after_the_lock_doubles_it(strict):
@@ -368,16 +389,6 @@ def test_each_failure_after_the_lock_doubles_it(strict):
     after_first = start + timedelta(minutes=10)
     refusal(users.login, strict, "carol", OTHER, source="test", now=after_first)
     assert as_utc(row(strict, "carol").locked_until) == after_first + timedelta(minutes=20)
-
-
-def test_locked_account_password_is_not_checked(strict, monkeypatch):
-    users.add_user(strict, "carol", "staff", GOOD, actor=OPERATOR)
-    for _ in range(3):
-        refusal(users.login, strict, "carol", OTHER, source="test")
-    checked: list[str] = []
-    monkeypatch.setattr(users, "verify_password", lambda stored, password: checked.append(password) or True)
-    assert "locked" in refusal(users.login, strict, "carol", GOOD, source="test")
-    assert checked == []
 
 
 # --- passwords changed by users and operators ------------------------------------------------
@@ -397,7 +408,7 @@ def test_change_password(archive):
     assert users.login(archive, "erin", GOOD, source="test").user.name == "erin"
     assert [(e.outcome, e.detail) for e in events(archive, "auth.password")] == [
         ("failed", {"reason": "bad password"}),
-        ("ok", {}),
+        ("ok", {"sessions_ended": 0}),
     ]
     assert chain_ok(archive)
 
@@ -406,8 +417,28 @@ def test_wrong_current_passwords_count_towards_the_lockout(strict):
     users.add_user(strict, "carol", "staff", GOOD, actor=OPERATOR)
     for _ in range(3):
         refusal(users.change_password, strict, "carol", OTHER, "a new long password", source="test")
-    assert "locked" in refusal(users.login, strict, "carol", GOOD, source="test")
+    assert refusal(users.login, strict, "carol", GOOD, source="test") == users.BAD_LOGIN
+    # A logged-in user changing their own password is told about the lock: the account is theirs.
     assert "locked" in refusal(users.change_password, strict, "carol", GOOD, "a new long password", source="test")
+
+
+def test_changing_ones_password_ends_every_other_session(archive):
+    users.add_user(archive, "carol", "staff", GOOD, actor=OPERATOR)
+    users.add_user(archive, "dave", "staff", OTHER, actor=OPERATOR)
+    here, laptop, browser = (users.login(archive, "carol", GOOD, source="test").token for _ in range(3))
+    someone_else = users.login(archive, "dave", OTHER, source="test").token
+    ended = users.change_password(archive, "carol", GOOD, "a new long password", source="test", keep_token=here)
+    assert ended == 2
+    assert users.authenticate(archive, here).name == "carol"
+    for other in (laptop, browser):
+        refusal(users.authenticate, archive, other)
+    assert users.authenticate(archive, someone_else).name == "dave"
+    # Outside any session (the host), every session ends.
+    again = users.change_password(archive, "carol", "a new long password", GOOD, source="test")
+    assert again == 1
+    refusal(users.authenticate, archive, here)
+    assert [e.detail for e in events(archive, "auth.password")] == [{"sessions_ended": 2}, {"sessions_ended": 1}]
+    assert chain_ok(archive)
 
 
 def test_operator_reset_revokes_sessions_and_clears_lockout(strict):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from minio.commonconfig import COMPLIANCE
+from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
 from access.actor import Actor
@@ -16,8 +19,9 @@ from archive.service import Archive
 from audit.checkpoints import PREFIX, checkpoint_key, list_checkpoints, write_checkpoint
 from audit.trail import record
 from audit.verify import verify_audit
-from storage.s3 import PROBE_KEY, MissingObject, ObjectStore
-from tests.conftest import make_home
+from storage.s3 import PROBE_KEY, PROBE_RETENTION, MissingObject, ObjectStore, StoredVersion
+from tests.conftest import cli, make_home
+from tests.service_helpers import start_service
 
 ALICE = Actor("alice", "staff", "cli")
 
@@ -44,6 +48,40 @@ def test_probe_on_a_fresh_bucket_measures_enforcement(archive):
     )
     assert retention.mode == COMPLIANCE
     assert retention.retain_until_date <= datetime.now(UTC) + timedelta(minutes=2)
+
+
+def probe_versions(store: ObjectStore) -> list[StoredVersion]:
+    return [v for v in store.list_versions("probe/", with_delete_markers=True)]
+
+
+def test_service_starts_and_status_checks_leave_one_locked_probe_version(home: Path, archive: Archive) -> None:
+    """Item 13 of issue 14: every start left one more locked probe object (15 after 15 starts)."""
+    for _ in range(2):
+        service = start_service(home)
+        assert service.stop() == 0, service.stdout()
+        assert "object lock: enforced" in service.stdout()
+    for _ in range(3):
+        status = cli(home, "storage", "status")
+        assert status.exit_code == 0 and "object lock: enforced" in status.output, status.output
+    assert archive.store.probe_object_lock().enforced
+    (version,) = probe_versions(archive.store)
+    retention = archive.store.client.get_object_retention(archive.store.bucket, PROBE_KEY, version_id=version.version_id)
+    assert retention.mode == COMPLIANCE
+    assert retention.retain_until_date <= datetime.now(UTC) + PROBE_RETENTION
+
+
+def test_a_probe_deletes_the_earlier_probe_versions_whose_lock_is_over(archive: Archive) -> None:
+    store = archive.store
+    body = b"an earlier probe\n"
+    expiring = store.client.put_object(store.bucket, PROBE_KEY, io.BytesIO(body), len(body),
+                                       retention=Retention(COMPLIANCE, datetime.now(UTC) + timedelta(seconds=2)))
+    unlocked = store.client.put_object(store.bucket, PROBE_KEY, io.BytesIO(body), len(body))
+    store.client.remove_object(store.bucket, PROBE_KEY)  # a delete marker, as a careless cleanup would leave
+    time.sleep(3)
+    probe = store.probe_object_lock()
+    assert probe.enforced, probe.detail
+    (left,) = probe_versions(store)
+    assert left.version_id not in (expiring.version_id, unlocked.version_id) and not left.is_delete_marker
 
 
 def test_locked_checkpoint_cannot_be_deleted_by_version_id(archive):

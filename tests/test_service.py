@@ -75,6 +75,17 @@ def test_health_and_openapi_need_no_login_and_everything_else_does(service: Serv
         assert bad.status_code == 401 and "expired" in bad.json()["error"]
 
 
+def test_the_address_alone_leads_to_the_web_interface(service: Service) -> None:
+    """Item 12 of issue 14: 'GET /' answered a JSON 404; whoever types the host's address gets the web pages."""
+    with service.client() as http:
+        for method in ("GET", "HEAD"):
+            response = http.request(method, "/")
+            assert (response.status_code, response.headers["location"]) == (307, "/web/"), method
+        landed = http.get("/", follow_redirects=True)
+        assert landed.status_code == 200 and landed.url.path == "/web/login"
+        assert "/" not in http.get("/openapi.json").json()["paths"]
+
+
 def test_wrong_password_is_refused_and_audited(service: Service) -> None:
     with service.client() as http:
         response = http.post("/auth/login", json={"name": "sam", "password": "wrong-password"})

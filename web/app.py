@@ -7,7 +7,6 @@ one-time password to the password page.
 
 from __future__ import annotations
 
-import logging
 from importlib.resources import files
 
 from fastapi import FastAPI
@@ -18,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from access.policy import AccessPolicy
-from api.errors import status_of
+from api.errors import internal_error_message, log_failure, status_of
 from archive.errors import StrongroomError, Unauthenticated
 from archive.service import Archive
 from naming import InvalidName
@@ -35,7 +34,6 @@ from web.i18n import catalogue
 from web.render import page
 from web.session import SESSION_COOKIE, PasswordChangeRequired, base_path, clear_cookie
 
-log = logging.getLogger("strongroom.web")
 STATIC = {"style.css": "text/css; charset=utf-8", "upload.js": "text/javascript; charset=utf-8"}
 SECURITY_HEADERS = [
     (b"content-security-policy", (b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -83,9 +81,15 @@ def _install_errors(app: FastAPI) -> None:
             clear_cookie(request, response, SESSION_COOKIE)
             return response
         status = status_of(exc)
-        if status >= 500:
-            log.error("%s: %s", type(exc).__name__, exc)
+        log_failure(request, exc, status)
         return _error_page(request, status, str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # As api.errors' handler: the exception is re-raised and logged, the connection dropped.
+        response = _error_page(request, 500, internal_error_message(exc))
+        response.headers["Connection"] = "close"
+        return response
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

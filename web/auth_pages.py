@@ -97,7 +97,8 @@ async def change_password(visit: Page) -> Response:
         if new != fields.get("confirm_password", ""):
             raise UsageError("the two new passwords differ")
         await run_in_threadpool(
-            users.change_password, visit.archive, user.name, fields.get("old_password", ""), new, source=visit.source
+            users.change_password, visit.archive, user.name, fields.get("old_password", ""), new, source=visit.source,
+            keep_token=visit.token,
         )
     except (UsageError, Unauthenticated) as exc:
         return page(visit.request, "password.html", status=400, user=user, error=str(exc))

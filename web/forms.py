@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from starlette.requests import ClientDisconnect
+
+from api.streams import CUT_SHORT, ClientDisconnected
 from archive.errors import UsageError
 from web import csrf
 from web.session import Visit
@@ -20,7 +23,10 @@ async def posted(visit: Visit) -> dict[str, str]:
     request = visit.request
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise csrf.CsrfRejected(csrf.REJECTED)
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    try:
+        form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except ClientDisconnect:
+        raise ClientDisconnected(CUT_SHORT) from None
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     csrf.check_session(request.app.state.csrf_key, visit.token, fields.get(csrf.FIELD))
     return fields

@@ -11,6 +11,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from archive.fields import LIMITS
 from web import csrf
 from web.i18n import HTML_LANG, Translator, language
 from web.session import base_path, session_token
@@ -71,6 +72,7 @@ def page(request: Request, template: str, *, status: int = 200, **values: Any) -
         "csrf_field": csrf.FIELD,
         "csrf_token": csrf.token_for(request.app.state.csrf_key, token) if token else "",
         "time_zone": str(zone),
+        "limits": LIMITS,
         "when": lambda moment: local_time(moment, zone),
     }
     html = environment().get_template(template).render(**common, **values)
