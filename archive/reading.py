@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from archive.errors import IntegrityError, KeyMissing, StrongroomError
+from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable
 from archive.objects import iter_plaintext, open_object
 from archive.records import lookup
 from archive.service import Archive
@@ -76,12 +76,21 @@ def read_version(archive: Archive, ref: VersionRef) -> Iterator[bytes]:
         raise IntegrityError(f"integrity error in {ref.label}: its object is missing or shorter than catalogued") from None
     except KeyMissing as exc:
         raise KeyMissing(f"cannot decrypt {ref.label}: {exc}") from None
+    except ObjectUnreadable as exc:
+        raise ObjectUnreadable(f"{ref.label} is unreadable: {exc}") from None
+
+
+DAMAGED = "damaged"
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
 class Problem:
+    """A version that failed its check: ``damaged`` (its bytes are wrong or gone) or ``unreadable``."""
+
     name: str
     version: int
+    kind: str
     error: str
 
 
@@ -105,19 +114,37 @@ def stored_versions(archive: Archive, name_text: str | None = None) -> list[Vers
         ]
 
 
+def check_version(archive: Archive, ref: VersionRef) -> Problem | None:
+    """Read one version through and check it; what is wrong with it, or None.
+
+    ``damaged``: authentication, checksum or size failed, or its object is gone.
+    ``unreadable``: the storage answers but cannot deliver this object (``ObjectUnreadable``),
+    or the keyring lacks its key. An unreachable storage is no verdict on the version:
+    ``StorageUnavailable`` is raised.
+    """
+    try:
+        for _ in read_version(archive, ref):
+            pass
+    except IntegrityError as exc:
+        return Problem(ref.name, ref.version, DAMAGED, str(exc))
+    except (ObjectUnreadable, KeyMissing) as exc:
+        return Problem(ref.name, ref.version, UNREADABLE, str(exc))
+    return None
+
+
 def verify(
     archive: Archive, refs: list[VersionRef], on_progress: Callable[[VersionRef], None] | None = None
 ) -> list[Problem]:
-    """Read and check every listed version; return what failed (nothing raised for bad data)."""
+    """Read and check every listed version; return what failed.
+
+    Nothing is raised for a bad version, so one damaged or unreadable object does not
+    keep the others from being checked; only an unreachable storage stops the check.
+    """
     problems = []
     for ref in refs:
-        try:
-            for _ in read_version(archive, ref):
-                pass
-        except (IntegrityError, KeyMissing) as exc:
-            problems.append(Problem(ref.name, ref.version, str(exc)))
-        except StrongroomError:
-            raise
+        problem = check_version(archive, ref)
+        if problem is not None:
+            problems.append(problem)
         if on_progress is not None:
             on_progress(ref)
     return problems
