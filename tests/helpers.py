@@ -68,7 +68,9 @@ def write_file(path: Path, data: bytes) -> Path:
 
 
 def flip_byte_in_volume(server: Settings, bucket: str, stored: bytes) -> Path:
-    """Flip one byte of ``stored`` where SeaweedFS keeps it on disk, as a failing disk would.
+    """Flip one byte of ``stored`` (an object's bytes, or a part of them) where SeaweedFS keeps it on disk.
+
+    This is what a failing disk does.
 
     Every bucket of the suite's SeaweedFS is a collection with a volume of its own
     (``BUCKET_N.dat`` in its data directory), so only that bucket is damaged. The bytes

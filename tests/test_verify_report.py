@@ -84,6 +84,28 @@ def test_a_flipped_byte_in_the_volume_is_one_unreadable_version_and_verify_goes_
     assert "checked 3 versions: ok 3, damaged 0, unreadable 0, foreign 0" in run_ok(home, "verify")
 
 
+def test_a_damaged_chunk_inside_a_large_object_cuts_the_stream_and_is_unreadable_too(
+    home: Path, s3_server: Settings
+) -> None:
+    """SeaweedFS keeps a 10 MiB object as several needles: the body streams, then breaks off at the damaged one."""
+    archive = Archive.open(home)
+    try:
+        large = put_bytes(archive, os.urandom(10 * 1024 * 1024)).name
+        small = put_bytes(archive, b"a small record").name
+        _, stored = raw_object(archive, large, 1)
+        bucket = archive.store.bucket
+    finally:
+        archive.close()
+    middle = len(stored) // 2
+    flip_byte_in_volume(s3_server, bucket, stored[middle - 500: middle + 500])
+    result = cli(home, "verify")
+    assert result.exit_code == 1
+    assert f"{large} v1 is unreadable: the storage cannot deliver current/{large} version" in result.output
+    assert "the connection broke while it was read" in result.output
+    assert small not in result.output
+    assert "checked 2 versions: ok 1, damaged 0, unreadable 1, foreign 0" in result.output
+
+
 def test_backup_verify_reports_an_unreadable_blob_of_an_s3_target_and_goes_on(
     home: Path, s3_server: Settings
 ) -> None:
@@ -186,7 +208,7 @@ def test_verify_reports_delete_markers_and_foreign_versions_not_the_archives_own
     result = cli(home, "verify")
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert any(line.startswith(f"delete marker ") and f" at current/{second}: " in line
+    assert any(line.startswith("delete marker ") and f" at current/{second}: " in line
                and "deleted with the S3 credentials" in line for line in lines), result.output
     assert any(f"at current/{first}: it is not an object of this archive" in line for line in lines)
     assert any(f"at archive/{first}/v000001: it holds the object of {second}" in line for line in lines)
