@@ -462,28 +462,19 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
     One line per problem, then a summary. Exits 1 on any problem; an unreachable storage
     stops the check (exit 1).
     """
-    from archive.inventory import check_bucket
-    from archive.reading import DAMAGED, UNREADABLE, stored_versions
-    from archive.reading import verify as verify_versions
+    from archive.reading import verify_archive
 
-    archive = state.archive
-    refs = stored_versions(archive, name)
     with progress("verifying", not as_json) as (start, step):
-        start(len(refs))
-        problems = verify_versions(archive, refs, step)
-    foreign = check_bucket(archive, name)
-    counts = {kind: sum(1 for p in problems if p.kind == kind) for kind in (DAMAGED, UNREADABLE)}
-    summary = {"ok": len(refs) - len(problems), **counts, "foreign": len(foreign)}
+        report = verify_archive(state.archive, name, start, step)
     if as_json:
-        print_json({"checked": len(refs), **summary, "problems": [p.__dict__ for p in problems],
-                    "foreign_versions": [f.as_dict() for f in foreign]})
+        print_json(report.as_dict())
     else:
-        for problem in problems:
+        for problem in report.problems:
             click.echo(problem.error)
-        for finding in foreign:
+        for finding in report.foreign:
             click.echo(finding.line)
-        click.echo(check_summary(len(refs), "version", summary))
-    if problems or foreign:
+        click.echo(check_summary(report.checked, "version", report.counts()))
+    if not report.ok:
         sys.exit(1)
 
 

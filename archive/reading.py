@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable
+from archive.inventory import Finding, check_bucket
 from archive.objects import iter_plaintext, open_object
 from archive.records import lookup
 from archive.service import Archive
@@ -130,6 +131,41 @@ def check_version(archive: Archive, ref: VersionRef) -> Problem | None:
     except (ObjectUnreadable, KeyMissing) as exc:
         return Problem(ref.name, ref.version, UNREADABLE, str(exc))
     return None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``verify`` found: the versions it read, those that failed, and what it found in the bucket."""
+
+    checked: int
+    problems: list[Problem]
+    foreign: list[Finding]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.foreign
+
+    def counts(self) -> dict[str, int]:
+        """``ok``, ``damaged`` and ``unreadable`` versions, and ``foreign`` object versions and delete markers."""
+        kinds = [problem.kind for problem in self.problems]
+        return {"ok": self.checked - len(kinds), DAMAGED: kinds.count(DAMAGED), UNREADABLE: kinds.count(UNREADABLE),
+                "foreign": len(self.foreign)}
+
+    def as_dict(self) -> dict[str, object]:
+        return {"checked": self.checked, **self.counts(), "problems": [asdict(p) for p in self.problems],
+                "foreign_versions": [f.as_dict() for f in self.foreign]}
+
+
+def verify_archive(
+    archive: Archive, name_text: str | None = None, on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[VersionRef], None] | None = None,
+) -> VerifyReport:
+    """Check every stored version of the archive (or of one record), then the bucket under its keys."""
+    refs = stored_versions(archive, name_text)
+    if on_start is not None:
+        on_start(len(refs))
+    problems = verify(archive, refs, on_progress)
+    return VerifyReport(len(refs), problems, check_bucket(archive, name_text))
 
 
 def verify(
