@@ -19,6 +19,7 @@ from commands import access, audit, backup, paperwork, retention, search, servic
 from commands.common import (
     State,
     actor_option,
+    check_summary,
     json_option,
     operator_actor,
     pass_state,
@@ -450,25 +451,30 @@ def list_command(
 @json_option
 @pass_state
 def verify(state: State, name: str | None, as_json: bool) -> None:
-    """Read back and check every stored version (of NAME, or of the whole archive).
+    """Read back and check every stored version (of NAME, or of the whole archive), and the bucket around them.
 
-    Exits 1 if any version is missing, corrupt or tampered with.
+    \b
+    damaged     the stored bytes are wrong (authentication, checksum or size) or gone
+    unreadable  the storage answers but cannot deliver that object, or no key opens it
+    foreign     an object version or delete marker under the record keys that the
+                archive did not write (put there with the S3 credentials)
+
+    One line per problem, then a summary. Exits 1 on any problem; an unreachable storage
+    stops the check (exit 1).
     """
-    from archive.reading import stored_versions
-    from archive.reading import verify as verify_versions
+    from archive.reading import verify_archive
 
-    archive = state.archive
-    refs = stored_versions(archive, name)
     with progress("verifying", not as_json) as (start, step):
-        start(len(refs))
-        problems = verify_versions(archive, refs, step)
+        report = verify_archive(state.archive, name, start, step)
     if as_json:
-        print_json({"checked": len(refs), "problems": [p.__dict__ for p in problems]})
+        print_json(report.as_dict())
     else:
-        for problem in problems:
+        for problem in report.problems:
             click.echo(problem.error)
-        click.echo(f"verified {len(refs)} version(s): {len(problems)} problem(s)")
-    if problems:
+        for finding in report.foreign:
+            click.echo(finding.line)
+        click.echo(check_summary(report.checked, "version", report.counts()))
+    if not report.ok:
         sys.exit(1)
 
 

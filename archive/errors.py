@@ -40,6 +40,15 @@ class StorageUnavailable(StrongroomError):
     """The S3 endpoint cannot be reached or refused the request."""
 
 
+class ObjectUnreadable(StorageUnavailable):
+    """The storage answers, but not with this one object: it reported an error for it alone.
+
+    A damaged volume (SeaweedFS answers 500 when a needle fails its CRC), an object the
+    server refuses or cuts short. Other objects can still be read, so a check that meets
+    this reports the one object and goes on; a ``StorageUnavailable`` stops it.
+    """
+
+
 class ConfigError(StrongroomError):
     """The home directory or its configuration is missing or invalid."""
 

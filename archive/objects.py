@@ -15,6 +15,7 @@ from encryption.envelope import (
     HEADER,
     NONCE_BYTES,
     EncryptingReader,
+    EnvelopeError,
     Header,
     SourceReadError,
     decrypt_data,
@@ -99,14 +100,21 @@ def copy_checked(
 
 
 def open_object(archive: Archive, key: str, version_id: str, stored_size: int) -> OpenedObject:
-    """Read the header and the authenticated metadata of one object version."""
+    """Read the header and the authenticated metadata of one object version.
+
+    The object must be exactly ``stored_size`` bytes long (the size the catalog or the
+    listing gives): bytes appended after the footer, or an object cut short, are refused
+    before anything is decrypted (``EnvelopeError``).
+    """
     store = archive.store
     body: bytes | None = None
     if stored_size <= WHOLE_OBJECT_LIMIT:
-        body = store.read_range(key, version_id, 0, stored_size)
+        body, actual = store.read_start(key, version_id, stored_size)
         head, footer = body[: HEADER.size], body[-FOOTER.size:]
     else:
-        head = store.read_range(key, version_id, 0, HEADER.size)
+        head, actual = store.read_start(key, version_id, HEADER.size)
+    check_size(actual, stored_size)
+    if body is None:
         footer = store.read_range(key, version_id, stored_size - FOOTER.size, FOOTER.size)
     header = parse_header(head)
     meta_offset = parse_footer(footer, stored_size)
@@ -116,6 +124,15 @@ def open_object(archive: Archive, key: str, version_id: str, stored_size: int) -
         tail = store.read_range(key, version_id, meta_offset, stored_size - meta_offset)
     meta = open_meta(archive.keyring.cipher(header.key_id), header, tail)
     return OpenedObject(key, version_id, header, meta, meta_offset, body)
+
+
+def check_size(actual: int, expected: int) -> None:
+    """Refuse an object whose size is not the one recorded when it was written."""
+    if actual > expected:
+        raise EnvelopeError(f"the stored object is {actual} bytes, {actual - expected} more than written "
+                            "(bytes were added after its end)")
+    if actual < expected:
+        raise EnvelopeError(f"the stored object is {actual} bytes, {expected - actual} fewer than written (truncated)")
 
 
 def iter_plaintext(archive: Archive, opened: OpenedObject) -> Iterator[bytes]:

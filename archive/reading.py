@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from archive.errors import IntegrityError, KeyMissing, StrongroomError
+from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable
+from archive.inventory import Finding, check_bucket
 from archive.objects import iter_plaintext, open_object
 from archive.records import lookup
 from archive.service import Archive
@@ -76,12 +77,21 @@ def read_version(archive: Archive, ref: VersionRef) -> Iterator[bytes]:
         raise IntegrityError(f"integrity error in {ref.label}: its object is missing or shorter than catalogued") from None
     except KeyMissing as exc:
         raise KeyMissing(f"cannot decrypt {ref.label}: {exc}") from None
+    except ObjectUnreadable as exc:
+        raise ObjectUnreadable(f"{ref.label} is unreadable: {exc}") from None
+
+
+DAMAGED = "damaged"
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)
 class Problem:
+    """A version that failed its check: ``damaged`` (its bytes are wrong or gone) or ``unreadable``."""
+
     name: str
     version: int
+    kind: str
     error: str
 
 
@@ -105,19 +115,72 @@ def stored_versions(archive: Archive, name_text: str | None = None) -> list[Vers
         ]
 
 
+def check_version(archive: Archive, ref: VersionRef) -> Problem | None:
+    """Read one version through and check it; what is wrong with it, or None.
+
+    ``damaged``: authentication, checksum or size failed, or its object is gone.
+    ``unreadable``: the storage answers but cannot deliver this object (``ObjectUnreadable``),
+    or the keyring lacks its key. An unreachable storage is no verdict on the version:
+    ``StorageUnavailable`` is raised.
+    """
+    try:
+        for _ in read_version(archive, ref):
+            pass
+    except IntegrityError as exc:
+        return Problem(ref.name, ref.version, DAMAGED, str(exc))
+    except (ObjectUnreadable, KeyMissing) as exc:
+        return Problem(ref.name, ref.version, UNREADABLE, str(exc))
+    return None
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What ``verify`` found: the versions it read, those that failed, and what it found in the bucket."""
+
+    checked: int
+    problems: list[Problem]
+    foreign: list[Finding]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.foreign
+
+    def counts(self) -> dict[str, int]:
+        """``ok``, ``damaged`` and ``unreadable`` versions, and ``foreign`` object versions and delete markers."""
+        kinds = [problem.kind for problem in self.problems]
+        return {"ok": self.checked - len(kinds), DAMAGED: kinds.count(DAMAGED), UNREADABLE: kinds.count(UNREADABLE),
+                "foreign": len(self.foreign)}
+
+    def as_dict(self) -> dict[str, object]:
+        return {"checked": self.checked, **self.counts(), "problems": [asdict(p) for p in self.problems],
+                "foreign_versions": [f.as_dict() for f in self.foreign]}
+
+
+def verify_archive(
+    archive: Archive, name_text: str | None = None, on_start: Callable[[int], None] | None = None,
+    on_progress: Callable[[VersionRef], None] | None = None,
+) -> VerifyReport:
+    """Check every stored version of the archive (or of one record), then the bucket under its keys."""
+    refs = stored_versions(archive, name_text)
+    if on_start is not None:
+        on_start(len(refs))
+    problems = verify(archive, refs, on_progress)
+    return VerifyReport(len(refs), problems, check_bucket(archive, name_text))
+
+
 def verify(
     archive: Archive, refs: list[VersionRef], on_progress: Callable[[VersionRef], None] | None = None
 ) -> list[Problem]:
-    """Read and check every listed version; return what failed (nothing raised for bad data)."""
+    """Read and check every listed version; return what failed.
+
+    Nothing is raised for a bad version, so one damaged or unreadable object does not
+    keep the others from being checked; only an unreachable storage stops the check.
+    """
     problems = []
     for ref in refs:
-        try:
-            for _ in read_version(archive, ref):
-                pass
-        except (IntegrityError, KeyMissing) as exc:
-            problems.append(Problem(ref.name, ref.version, str(exc)))
-        except StrongroomError:
-            raise
+        problem = check_version(archive, ref)
+        if problem is not None:
+            problems.append(problem)
         if on_progress is not None:
             on_progress(ref)
     return problems

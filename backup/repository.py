@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive.errors import IntegrityError, KeyMissing, NotFound, UsageError
+from archive.errors import IntegrityError, KeyMissing, NotFound, ObjectUnreadable, UsageError
 from backup.layout import BLOBS, SNAPSHOTS, digest_of, snapshot_id_of, snapshot_key
 from backup.manifest import Manifest, decode
 from backup.sealing import KeyLookup, SealError
@@ -40,12 +40,12 @@ class Unreadable:
 
 
 def load_all(target: Target, keys: KeyLookup) -> tuple[list[Manifest], list[Unreadable]]:
-    """Every manifest that opens, oldest first, and the snapshots whose manifest does not."""
+    """Every manifest that opens, oldest first, and the snapshots whose manifest does not (or cannot be read)."""
     manifests, unreadable = [], []
     for snapshot_id in snapshot_ids(target):
         try:
             manifests.append(load_manifest(target, snapshot_id, keys))
-        except (IntegrityError, KeyMissing, NotFound) as exc:
+        except (IntegrityError, KeyMissing, NotFound, ObjectUnreadable) as exc:
             unreadable.append(Unreadable(snapshot_id, str(exc)))
     return manifests, unreadable
 

@@ -30,6 +30,7 @@ from archive.errors import (
     IntegrityError,
     KeyMissing,
     NotFound,
+    ObjectUnreadable,
     StrongroomError,
 )
 from archive.objects import IteratorReader
@@ -266,10 +267,13 @@ def _install(restored: Path, catalog_path: Path) -> None:
 
 @dataclass
 class RecordRestore:
+    """What ``--record`` did with one version; ``replaced``: the S3 version id it stopped pointing at."""
+
     name: str
     version: int
     action: str
     detail: str = ""
+    replaced: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -281,8 +285,11 @@ def restore_record(
     """Bring back the snapshot's copy of versions of ``name`` whose stored object is lost or damaged.
 
     Only versions the live catalog still knows, with the same content (SHA-256), are
-    restored; a version that reads back intact is left alone. The restored object is
-    read back and checked before the catalog points at it.
+    restored; a version that reads back intact is left alone, one that is damaged or that
+    the storage cannot deliver is restored. The restored object is read back and checked
+    before the catalog points at it. The replaced object version stays in the bucket (it is
+    usually under Object Lock, and it is evidence); its id is returned for the audit trail,
+    where ``verify`` finds it.
     """
     entries = [e for e in manifest.entries if e.name == name and (version is None or e.version == version)]
     if not entries:
@@ -303,7 +310,7 @@ def _restore_version(archive: Archive, target: Target, entry: Entry) -> RecordRe
         for _ in read_version(archive, live):
             pass
         return RecordRestore(entry.name, entry.version, "intact", "the live copy reads back correctly")
-    except (IntegrityError, KeyMissing):
+    except (IntegrityError, KeyMissing, ObjectUnreadable):
         pass
     store = archive.store
     reader = _DigestReader(_blob_stream(target, entry))
@@ -327,7 +334,7 @@ def _restore_version(archive: Archive, target: Target, entry: Entry) -> RecordRe
     if not switched:
         store.delete_version(live.object_key, new_id)
         raise Conflict(f"{live.label} changed while it was being restored; try again")
-    return RecordRestore(entry.name, entry.version, "restored", f"from blob {entry.blob[:16]}")
+    return RecordRestore(entry.name, entry.version, "restored", f"from blob {entry.blob[:16]}", live.s3_version_id)
 
 
 def _blob_stream(target: Target, entry: Entry) -> Iterator[bytes]:

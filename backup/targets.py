@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
-from minio.error import MinioException, S3Error
+from minio.error import S3Error
 
-from archive.errors import ConfigError, StorageUnavailable, UsageError
+from archive.errors import ConfigError, ObjectUnreadable, StorageUnavailable, UsageError
 from backup.layout import MARKER_FORMAT, MARKER_KEY
 from config.settings import (
     BUCKET_PATTERN,
@@ -34,6 +34,7 @@ from config.settings import (
     S3Credentials,
     split_endpoint,
 )
+from storage.s3 import CLIENT_ERRORS, MISSING_CODES, answered_failure, http_client
 
 READ_BLOCK = 1024 * 1024
 STALE_TMP_SECONDS = 24 * 3600
@@ -214,7 +215,7 @@ class DirectoryTarget:
         except FileNotFoundError:
             raise MissingBlob(key) from None
         except OSError as exc:
-            raise StorageUnavailable(f"cannot read {key} in {self.root}: {exc.strerror}") from None
+            raise self._unreadable(key, exc) from None
 
     def stream(self, key: str) -> Iterator[bytes]:
         try:
@@ -222,14 +223,20 @@ class DirectoryTarget:
         except FileNotFoundError:
             raise MissingBlob(key) from None
         except OSError as exc:
-            raise StorageUnavailable(f"cannot read {key} in {self.root}: {exc.strerror}") from None
-        return self._blocks(source)
+            raise self._unreadable(key, exc) from None
+        return self._blocks(key, source)
 
-    @staticmethod
-    def _blocks(source: io.BufferedReader) -> Iterator[bytes]:
+    def _blocks(self, key: str, source: io.BufferedReader) -> Iterator[bytes]:
         with source:
-            while block := source.read(READ_BLOCK):
-                yield block
+            try:
+                while block := source.read(READ_BLOCK):
+                    yield block
+            except OSError as exc:
+                raise self._unreadable(key, exc) from None
+
+    def _unreadable(self, key: str, exc: OSError) -> ObjectUnreadable:
+        """A file that is there but cannot be read (I/O error, permissions): that file's problem alone."""
+        return ObjectUnreadable(f"cannot read {key} in {self.root}: {exc.strerror}")
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._write(key, lambda out: out.write(data))
@@ -282,18 +289,23 @@ class DirectoryTarget:
 # --- an S3 bucket -----------------------------------------------------------------------------
 
 
+def _target_error(exc: BaseException, what: str) -> Exception:
+    """An S3 or network failure as a one-line error; a missing key as MissingBlob."""
+    if isinstance(exc, S3Error):
+        if exc.code in MISSING_CODES:
+            return MissingBlob(what)
+        return StorageUnavailable(f"backup target refused {what}: {exc.code}: {exc.message}")
+    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return StorageUnavailable(f"backup target unreachable ({what}): {type(exc).__name__}: {detail}")
+
+
 @contextlib.contextmanager
 def _s3(what: str) -> Iterator[None]:
     """S3 and network failures as one-line errors; a missing key as MissingBlob."""
     try:
         yield
-    except S3Error as exc:
-        if exc.code in ("NoSuchKey", "NoSuchVersion"):
-            raise MissingBlob(what) from None
-        raise StorageUnavailable(f"backup target refused {what}: {exc.code}: {exc.message}") from None
-    except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
-        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
-        raise StorageUnavailable(f"backup target unreachable ({what}): {type(exc).__name__}: {detail}") from None
+    except CLIENT_ERRORS as exc:
+        raise _target_error(exc, what) from None
 
 
 class S3Target:
@@ -302,14 +314,9 @@ class S3Target:
     def __init__(self, location: S3Location, credentials: S3Credentials, *, threads: int = 4) -> None:
         self.location = location
         host, secure = split_endpoint(location.endpoint)
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5, read=120),
-            maxsize=max(8, threads * 3),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
-        )
         self.client = Minio(
             host, access_key=credentials.access_key, secret_key=credentials.secret_key,
-            secure=secure, http_client=http,
+            secure=secure, http_client=http_client(max(8, threads * 3)),
         )
         self.bucket = location.bucket
         self.prefix = location.prefix
@@ -338,18 +345,36 @@ class S3Target:
         return b"".join(self.stream(key))
 
     def stream(self, key: str) -> Iterator[bytes]:
-        with _s3(key):
+        with self._reading(key):
             response = self.client.get_object(self.bucket, self.prefix + key)
         return self._blocks(key, response)
 
-    @staticmethod
-    def _blocks(key: str, response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    def _blocks(self, key: str, response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
         try:
-            with _s3(key):
+            with self._reading(key):
                 yield from response.stream(READ_BLOCK)
         finally:
             response.close()
             response.release_conn()
+
+    @contextlib.contextmanager
+    def _reading(self, key: str) -> Iterator[None]:
+        """Like :func:`_s3`, but a failure of this one object while the target answers is ObjectUnreadable."""
+        try:
+            yield
+        except CLIENT_ERRORS as exc:
+            error = _target_error(exc, key)
+            answer = answered_failure(exc)
+            if not isinstance(error, MissingBlob) and answer is not None and self._answers():
+                error = ObjectUnreadable(f"backup target {self.location} cannot deliver {key}: {answer}")
+            raise error from None
+
+    def _answers(self) -> bool:
+        """Whether the target answers an authenticated request about its bucket."""
+        try:
+            return bool(self.client.bucket_exists(self.bucket))
+        except CLIENT_ERRORS:
+            return False
 
     def put_bytes(self, key: str, data: bytes) -> None:
         with _s3(key):

@@ -4,6 +4,11 @@ The structure check opens and authenticates each manifest and checks that every 
 it lists is in the target with the listed size. With read-data, each blob (or a random
 subset of them) is read back and its SHA-256 compared with its name; the sealed
 catalog copies are also opened, authenticated and their plaintext SHA-256 checked.
+
+A blob is *damaged* when it is missing, of the wrong size or its bytes are wrong, and
+*unreadable* when the target answers but cannot deliver it (a damaged volume of an S3
+target, a file that cannot be read) or no key opens it; either is reported and the
+check goes on. Only an unreachable target stops it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
+from archive.errors import KeyMissing, ObjectUnreadable
 from backup.layout import blob_key
 from backup.manifest import Manifest
 from backup.repository import blob_sizes, load_all, load_manifest
@@ -23,14 +29,19 @@ from backup.sealing import KeyLookup, SealError, unseal_file
 from backup.targets import MissingBlob, Target
 
 
+DAMAGED = "damaged"
+UNREADABLE = "unreadable"
+
+
 @dataclass(frozen=True)
 class Problem:
-    """A blob that is missing, of the wrong size or corrupt, and what needs it."""
+    """A blob that is damaged (missing, of the wrong size, corrupt) or unreadable, and what needs it."""
 
     blob: str
     what: str
     snapshots: list[str]
     problem: str
+    kind: str = DAMAGED
 
 
 @dataclass
@@ -46,8 +57,15 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems and not self.unreadable
 
+    def counts(self) -> dict[str, int]:
+        """Blobs by outcome: ``ok`` (present with the listed size, and right when read back), damaged, unreadable."""
+        kinds = [problem.kind for problem in self.problems]
+        return {"ok": self.blobs - len(kinds), DAMAGED: kinds.count(DAMAGED), UNREADABLE: kinds.count(UNREADABLE)}
+
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "ok": self.ok}
+        counts = self.counts()
+        return {**asdict(self), "ok": self.ok, "blobs_ok": counts["ok"], DAMAGED: counts[DAMAGED],
+                UNREADABLE: counts[UNREADABLE]}
 
 
 def verify_snapshots(
@@ -84,11 +102,14 @@ def verify_snapshots(
     if on_start is not None:
         on_start(len(chosen))
 
-    def check(blob: str) -> tuple[str, str | None, int]:
+    def check(blob: str) -> tuple[str, tuple[str, str] | None, int]:
         size = needed[blob][0]
-        if blob in catalogs:
-            return blob, _check_catalog(target, blob, size, catalogs[blob], keys), size
-        return blob, _check_blob(target, blob), size
+        try:
+            if blob in catalogs:
+                return blob, _check_catalog(target, blob, size, catalogs[blob], keys), size
+            return blob, _check_blob(target, blob), size
+        except (ObjectUnreadable, KeyMissing) as exc:
+            return blob, (UNREADABLE, f"is unreadable: {exc}"), size
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for blob, problem, size in pool.map(check, chosen):
@@ -96,7 +117,8 @@ def verify_snapshots(
             report.read_bytes += size
             if problem is not None:
                 _, what, users = needed[blob]
-                report.problems.append(Problem(blob, what, users, problem))
+                kind, text = problem
+                report.problems.append(Problem(blob, what, users, text, kind))
             if on_progress is not None:
                 on_progress(blob)
     return report
@@ -123,17 +145,18 @@ def _sample(blobs: list[str], fraction: float) -> list[str]:
     return sorted(random.SystemRandom().sample(blobs, max(1, math.ceil(len(blobs) * fraction))))
 
 
-def _check_blob(target: Target, blob: str) -> str | None:
+def _check_blob(target: Target, blob: str) -> tuple[str, str] | None:
+    """Read a blob back: None if its SHA-256 is its name, else (kind, problem)."""
     digest = hashlib.sha256()
     try:
         for block in target.stream(blob_key(blob)):
             digest.update(block)
     except MissingBlob:
-        return "missing from the target"
-    return None if digest.hexdigest() == blob else "is corrupt (its SHA-256 differs from its name)"
+        return DAMAGED, "missing from the target"
+    return None if digest.hexdigest() == blob else (DAMAGED, "is corrupt (its SHA-256 differs from its name)")
 
 
-def _check_catalog(target: Target, blob: str, size: int, plain_sha256: str, keys: KeyLookup) -> str | None:
+def _check_catalog(target: Target, blob: str, size: int, plain_sha256: str, keys: KeyLookup) -> tuple[str, str] | None:
     """Download the sealed catalog copy, check its digest, then open it and check the plaintext."""
     digest = hashlib.sha256()
     with tempfile.TemporaryFile() as sealed:
@@ -142,15 +165,15 @@ def _check_catalog(target: Target, blob: str, size: int, plain_sha256: str, keys
                 digest.update(block)
                 sealed.write(block)
         except MissingBlob:
-            return "missing from the target"
+            return DAMAGED, "missing from the target"
         if digest.hexdigest() != blob:
-            return "is corrupt (its SHA-256 differs from its name)"
+            return DAMAGED, "is corrupt (its SHA-256 differs from its name)"
         try:
             meta, chunks = unseal_file(sealed, size, keys)
             for _ in chunks:
                 pass
         except SealError as exc:
-            return f"does not open: {exc}"
+            return DAMAGED, f"does not open: {exc}"
         if meta.get("sha256") != plain_sha256:
-            return "holds another catalog than its manifest lists"
+            return DAMAGED, "holds another catalog than its manifest lists"
     return None

@@ -20,6 +20,7 @@ import click
 from archive.errors import StrongroomError, UsageError
 from commands.common import (
     State,
+    check_summary,
     json_option,
     operator_actor,
     pass_state,
@@ -195,7 +196,12 @@ def verify(state: State, snapshot: str | None, target_name: str | None, read_dat
            read_data_subset: str | None, as_json: bool) -> None:
     """Check SNAPSHOT (or every snapshot): manifests, presence and size of blobs, optionally their content.
 
-    Exits 1 if anything is missing, corrupt or does not open.
+    \b
+    damaged     a blob is missing, of the wrong size or its bytes are wrong
+    unreadable  the target answers but cannot deliver a blob, or no key opens it
+
+    One line per problem, then a summary. Exits 1 if anything is damaged, unreadable or
+    a manifest does not open; an unreachable target stops the check (exit 1).
     """
     from backup.repository import resolve_snapshot
     from backup.sealing import keys_of
@@ -221,8 +227,10 @@ def verify(state: State, snapshot: str | None, target_name: str | None, read_dat
                        f"{' and more' if len(problem.snapshots) > 3 else ''})")
         for line in report.unreadable:
             click.echo(f"snapshot {line}")
-        click.echo(f"verified {len(report.snapshots)} snapshot(s), {report.blobs} blob(s), read back {report.read} "
-                   f"({_size(report.read_bytes)}): {len(report.problems) + len(report.unreadable)} problem(s)")
+        unopened = f"; {len(report.unreadable)} more do not open" if report.unreadable else ""
+        click.echo(f"{check_summary(report.blobs, 'blob', report.counts())} "
+                   f"(of {len(report.snapshots)} snapshot(s){unopened}; "
+                   f"read back {report.read}, {_size(report.read_bytes)})")
     if not report.ok:
         sys.exit(1)
 
@@ -278,7 +286,7 @@ def _restore_record(state: State, snapshot: str, target_name: str | None, name: 
     for result in results:
         if result.action == "restored":
             _audit(archive, "backup.restore", record=result.name, version=result.version,
-                   detail={"target": configured.name, "snapshot": manifest.snapshot})
+                   detail={"target": configured.name, "snapshot": manifest.snapshot, "replaced": result.replaced})
     if as_json:
         print_json({"snapshot": manifest.snapshot, "versions": [r.as_dict() for r in results]})
         return

@@ -121,6 +121,13 @@ def print_items(items: list[Any], as_json: bool, line: Callable[[Any], str], emp
         click.echo(empty)
 
 
+def check_summary(checked: int, noun: str, counts: dict[str, int]) -> str:
+    """The last line of every check: ``checked 3 versions: ok 2, damaged 1, unreadable 0``."""
+    return f"checked {checked} {noun}{'' if checked == 1 else 's'}: " + ", ".join(
+        f"{kind} {count}" for kind, count in counts.items()
+    )
+
+
 @contextmanager
 def progress(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], Callable[[object], None]]]:
     """A progress bar on stderr, shown only on a terminal; ``start(total)`` opens it, ``step()`` advances it."""

@@ -3,6 +3,11 @@
 It turns client and network failures into :class:`StorageUnavailable` with a
 one-line message that never includes credentials, and offers just the operations
 the archive needs, always addressing object versions explicitly.
+
+A failed read of one object is told apart from an unreachable endpoint: when the server
+answered with an error for that object (or cut its body short) and still answers a
+request about the bucket, the failure is the object's own (:class:`ObjectUnreadable`),
+so a check of many objects can report it and go on.
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ from typing import BinaryIO, ParamSpec, TypeVar
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, CopySource
-from minio.error import MinioException, S3Error
+from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
-from archive.errors import StorageUnavailable
+from archive.errors import ObjectUnreadable, StorageUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -69,8 +74,70 @@ PROBE_KEY = "probe/object-lock"
 PROBE_RETENTION = timedelta(minutes=1)
 
 
+MISSING_CODES = ("NoSuchKey", "NoSuchVersion")
+CLIENT_ERRORS = (MinioException, urllib3.exceptions.HTTPError, OSError)
+
+
 class MissingObject(Exception):
     """The object or object version does not exist."""
+
+
+def http_client(maxsize: int) -> urllib3.PoolManager:
+    """The HTTP client of every ``minio`` client here (the archive's bucket and S3 backup targets).
+
+    Refused connections and 502/503/504 answers (a restarting server, an overloaded one or
+    its proxy) are retried twice. A 500 is not: SeaweedFS answers 500 for a damaged
+    volume needle after retrying the volume read itself for about 13 s, so each retry here
+    would add another 13 s to every damaged object (40 s with two retries, measured). After
+    the retries the last answer goes back to ``minio`` (``raise_on_status=False``), which
+    reports it as an S3 error with its code rather than urllib3's ``MaxRetryError``.
+    """
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=5, read=120),
+        maxsize=maxsize,
+        retries=urllib3.Retry(
+            total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504], raise_on_status=False
+        ),
+    )
+
+
+def answered_failure(exc: BaseException) -> str | None:
+    """What the server said when a read failed although it answered; None when it did not answer.
+
+    An S3 error status (a missing object is handled before), an error answer that is not
+    S3's XML, or a connection cut while the body was streaming come from a server that is
+    there. Refused connections, timeouts and exhausted connection retries do not.
+    """
+    if isinstance(exc, S3Error):
+        return f"{exc.code}: {exc.message}"
+    if isinstance(exc, ServerError):
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, InvalidResponseError):
+        return _short(exc)
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return f"the connection broke while it was read ({type(exc).__name__})"
+    return None
+
+
+def unavailable(exc: BaseException, action: str) -> StorageUnavailable:
+    """The one-line error for a failure that is not one object's own."""
+    if isinstance(exc, S3Error):
+        return StorageUnavailable(f"S3 refused {action}: {exc.code}: {exc.message}")
+    return StorageUnavailable(f"S3 storage unreachable: {type(exc).__name__}: {_short(exc)}")
+
+
+def object_failure(
+    exc: BaseException, what: str, action: str, endpoint_answers: Callable[[], bool]
+) -> StorageUnavailable:
+    """A failed read of the object ``what``: :class:`ObjectUnreadable` if the failure is that object's alone.
+
+    It is when the server answered with an error for it (:func:`answered_failure`) and
+    still answers a request about the bucket (``endpoint_answers``, asked only then).
+    """
+    detail = answered_failure(exc)
+    if detail is not None and endpoint_answers():
+        return ObjectUnreadable(f"the storage cannot deliver {what}: {detail}")
+    return unavailable(exc, action)
 
 
 def _storage_errors(func: Callable[P, T]) -> Callable[P, T]:
@@ -79,11 +146,28 @@ def _storage_errors(func: Callable[P, T]) -> Callable[P, T]:
         try:
             return func(*args, **kwargs)
         except S3Error as exc:
-            if exc.code in ("NoSuchKey", "NoSuchVersion"):
+            if exc.code in MISSING_CODES:
                 raise MissingObject(exc.code) from None
-            raise StorageUnavailable(f"S3 refused {func.__name__}: {exc.code}: {exc.message}") from None
-        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise StorageUnavailable(f"S3 storage unreachable: {type(exc).__name__}: {_short(exc)}") from None
+            raise unavailable(exc, func.__name__) from None
+        except CLIENT_ERRORS as exc:
+            raise unavailable(exc, func.__name__) from None
+
+    return wrapper
+
+
+def _object_reads(func: Callable[..., T]) -> Callable[..., T]:
+    """For a read of one object version ``(self, key, version_id, …)``: its failure as :func:`object_failure` says."""
+
+    @functools.wraps(func)
+    def wrapper(self: ObjectStore, key: str, version_id: str | None = None, *args: object, **kwargs: object) -> T:
+        try:
+            return func(self, key, version_id, *args, **kwargs)
+        except S3Error as exc:
+            if exc.code in MISSING_CODES:
+                raise MissingObject(exc.code) from None
+            raise self.read_failure(exc, key, version_id, func.__name__) from None
+        except CLIENT_ERRORS as exc:
+            raise self.read_failure(exc, key, version_id, func.__name__) from None
 
     return wrapper
 
@@ -107,18 +191,13 @@ class ObjectStore:
         region: str = "",
         part_size: int = 8 * 1024 * 1024,
     ) -> None:
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5, read=120),
-            maxsize=8,
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
-        )
         self.client = Minio(
             endpoint,
             access_key=access_key,
             secret_key=secret_key,
             secure=secure,
             region=region or None,
-            http_client=http,
+            http_client=http_client(8),
         )
         self.bucket = bucket
         self.part_size = part_size
@@ -127,6 +206,18 @@ class ObjectStore:
     def ping(self) -> None:
         """Raise unless the endpoint answers an authenticated request."""
         self.client.list_buckets()
+
+    def endpoint_answers(self) -> bool:
+        """Whether the endpoint answers an authenticated request about the bucket (one HEAD, no error raised)."""
+        try:
+            return bool(self.client.bucket_exists(self.bucket))
+        except CLIENT_ERRORS:
+            return False
+
+    def read_failure(self, exc: BaseException, key: str, version_id: str | None, action: str) -> StorageUnavailable:
+        """A failed read of one object version as :func:`object_failure` classifies it."""
+        what = f"{key} version {version_id}" if version_id else key
+        return object_failure(exc, what, action, self.endpoint_answers)
 
     @_storage_errors
     def ensure_bucket(self) -> bool:
@@ -253,7 +344,7 @@ class ObjectStore:
         )
         return self._version_id(result.version_id, key)
 
-    @_storage_errors
+    @_object_reads
     def read_object(self, key: str, version_id: str | None = None) -> StoredObject:
         """The whole content of one object version (the current one if no id) and its retention."""
         response = self.client.get_object(self.bucket, key, version_id=version_id)
@@ -351,7 +442,7 @@ class ObjectStore:
             raise
         return True
 
-    @_storage_errors
+    @_object_reads
     def read_range(self, key: str, version_id: str, offset: int, length: int) -> bytes:
         response = self.client.get_object(self.bucket, key, version_id=version_id, offset=offset, length=length)
         try:
@@ -360,16 +451,33 @@ class ObjectStore:
             response.close()
             response.release_conn()
 
-    def stream_range(self, key: str, version_id: str, offset: int, length: int, block: int) -> Iterator[bytes]:
-        """Yield the bytes ``[offset, offset + length)`` of an object version in blocks."""
-        response = self._get(key, version_id, offset, length)
+    @_object_reads
+    def read_start(self, key: str, version_id: str, length: int) -> tuple[bytes, int]:
+        """The first ``length`` bytes of an object version and the size of the whole object.
+
+        The size comes from the answer's ``Content-Range`` (or its ``Content-Length`` when the
+        server sent the whole object), so it costs no request of its own.
+        """
+        response = self.client.get_object(self.bucket, key, version_id=version_id, offset=0, length=length)
         try:
-            yield from _reraise(response.stream(block))
+            data = response.read()
+            return data, _object_size(response.headers.get("Content-Range"), len(data))
         finally:
             response.close()
             response.release_conn()
 
-    @_storage_errors
+    def stream_range(self, key: str, version_id: str, offset: int, length: int, block: int) -> Iterator[bytes]:
+        """Yield the bytes ``[offset, offset + length)`` of an object version in blocks."""
+        response = self._get(key, version_id, offset, length)
+        try:
+            yield from response.stream(block)
+        except CLIENT_ERRORS as exc:
+            raise self.read_failure(exc, key, version_id, "stream_range") from None
+        finally:
+            response.close()
+            response.release_conn()
+
+    @_object_reads
     def _get(self, key: str, version_id: str, offset: int, length: int) -> urllib3.BaseHTTPResponse:
         return self.client.get_object(self.bucket, key, version_id=version_id, offset=offset, length=length)
 
@@ -415,8 +523,10 @@ def _parse_until(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _reraise(blocks: Iterator[bytes]) -> Iterator[bytes]:
-    try:
-        yield from blocks
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        raise StorageUnavailable(f"S3 storage unreachable while reading: {type(exc).__name__}") from None
+def _object_size(content_range: str | None, received: int) -> int:
+    """The whole object's size from ``bytes FIRST-LAST/SIZE``; what was received when the answer had no range."""
+    if content_range:
+        _, _, total = content_range.rpartition("/")
+        if total.strip().isdigit():
+            return int(total)
+    return received

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 from archive.filing import Filed, file_record
 from archive.service import Archive
 from catalog.schema import Record, Version
+from config.settings import Settings
+from storage.embedded import EmbeddedServer
 
 
 def put_bytes(archive: Archive, data: bytes, record_type: str = "contract", **kwargs: object) -> Filed:
@@ -61,4 +64,34 @@ def all_object_bytes(archive: Archive) -> list[tuple[str, bytes, dict[str, str]]
 
 def write_file(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
+    return path
+
+
+def flip_byte_in_volume(server: Settings, bucket: str, stored: bytes) -> Path:
+    """Flip one byte of ``stored`` (an object's bytes, or a part of them) where SeaweedFS keeps it on disk.
+
+    This is what a failing disk does.
+
+    Every bucket of the suite's SeaweedFS is a collection with a volume of its own
+    (``BUCKET_N.dat`` in its data directory), so only that bucket is damaged. The bytes
+    are found by content (a slice from the middle of the stored object, unique since it
+    is ciphertext or random), and must be found exactly once.
+    """
+    needle = stored[len(stored) // 2: len(stored) // 2 + 64]
+    found = []
+    for path in sorted(EmbeddedServer(server).data_dir.glob(f"{bucket}_*.dat")):
+        content = path.read_bytes()
+        at = content.find(needle)
+        while at >= 0:
+            found.append((path, at))
+            at = content.find(needle, at + 1)
+    assert len(found) == 1, f"the object's bytes are in {len(found)} places of {bucket}'s volumes"
+    path, at = found[0]
+    with open(path, "r+b") as volume:
+        volume.seek(at + 32)
+        byte = volume.read(1)
+        volume.seek(at + 32)
+        volume.write(bytes([byte[0] ^ 0x01]))
+        volume.flush()
+        os.fsync(volume.fileno())
     return path

@@ -172,7 +172,8 @@ def test_list_verify_and_prune(home: Path) -> None:
     ids = [s["id"] for s in listing["snapshots"]]
     assert len(ids) == 2 and listing["snapshots"][0]["versions"] == 2 and listing["unreadable"] == []
     assert ids[0] in run_ok(home, "backup", "list").stdout
-    assert "0 problem(s)" in run_ok(home, "backup", "verify", "--read-data").stdout
+    assert "checked 4 blobs: ok 4, damaged 0, unreadable 0 (of 2 snapshot(s)" in run_ok(
+        home, "backup", "verify", "--read-data").stdout
     assert json.loads(run_ok(home, "backup", "verify", ids[0][:-4], "--read-data-subset", "50%", "--json").stdout)["ok"]
     assert "ambiguous" in one_line_error(cli(home, "backup", "verify", ids[0][:4]), 2)
     assert "alternatives" in one_line_error(cli(home, "backup", "verify", "--read-data", "--read-data-subset", "5%"), 2)
