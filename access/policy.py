@@ -119,6 +119,12 @@ def _policy_lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
+# CPython 3.11 keeps the recursion depth of its AST converter in interpreter-wide state, so two
+# threads parsing or compiling Python AST objects at once can fail with "SystemError: AST
+# constructor recursion depth mismatch" (seen under concurrent uploads). Matchers are prepared
+# (parsed and compiled) one thread at a time; evaluating them needs no lock.
+_AST_LOCK = threading.Lock()
+
 # Matcher syntax compiled to Python bytecode: boolean logic, comparisons, string and number
 # constants, names (request/policy fields) and calls of the enforcer's functions by name.
 # No attribute access, subscripts, lambdas, comprehensions or builtins can appear in it.
@@ -175,8 +181,9 @@ class _Enforcer(casbin.Enforcer):
         expression = self._expressions.get(expr)
         if expression is None:
             functions = dict(functions or {})
-            prepared = casbin.Enforcer._get_expression(expr, functions)  # pycasbin's rewrite and checks
-            expression = _CompiledMatcher.compile(getattr(prepared, "expr", ""), functions) or prepared
+            with _AST_LOCK:
+                prepared = casbin.Enforcer._get_expression(expr, functions)  # pycasbin's rewrite and checks
+                expression = _CompiledMatcher.compile(getattr(prepared, "expr", ""), functions) or prepared
             self._expressions[expr] = expression
         return expression
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -306,6 +307,35 @@ def test_policy_is_safe_to_share_between_threads(archive, policy, records):
     assert errors == []
     assert len({id(enforcer) for enforcer in enforcers}) == 6, "one enforcer per thread"
 
+
+
+def test_threads_preparing_their_matchers_at_once_do_not_break_python_s_ast():
+    """Each thread's first decision parses and compiles the matcher; CPython 3.11's AST converter
+    keeps its recursion depth in shared state, so unserialised that failed now and then under
+    concurrent uploads ("SystemError: AST constructor recursion depth mismatch"). A tiny switch
+    interval makes the race near certain without the lock."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    errors: list[object] = []
+    try:
+        for _ in range(20):
+            policy = AccessPolicy(SHIPPED_MODEL.read_text(), SHIPPED_POLICY.read_text(),
+                                  model_path=SHIPPED_MODEL, policy_path=SHIPPED_POLICY)
+
+            def decide(policy: AccessPolicy = policy) -> None:
+                try:
+                    assert policy.allows(None, STAFF, "list") is True
+                except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=decide) for _ in range(16)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert errors == []
 
 # -- new versions: the type's version right and the right to read the record -----------------
 
