@@ -12,14 +12,15 @@ on every hit (full, restricted or hidden); only a full hit gets a title and a sn
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
 from whoosh.qparser import MultifieldParser
-from whoosh.query import And, DateRange, NullQuery, NumericRange, Or, Query, Term
+from whoosh.query import And, DateRange, NullQuery, NumericRange, Or, Query, Term, TermRange
 from whoosh.searching import Hit, Searcher
 
 from archive.errors import UsageError
@@ -28,7 +29,9 @@ from search.mask import mask
 from search.results import SearchHit
 from search.snippet import make_snippet
 
+log = logging.getLogger("strongroom.search")
 DEFAULT_FIELDS = ["title", "body", "filename"]
+QUERY_HELP = 'use words, AND, OR, NOT, "phrases", field:value, report*, year:[2024 TO 2026]'
 MAX_HIGHLIGHT_TERMS = 200
 FULL, RESTRICTED, HIDDEN = "full", "restricted", "hidden"
 
@@ -76,9 +79,37 @@ def _parser() -> MultifieldParser:
 
 
 def parse(text: str) -> Query:
+    """The query for ``text``, or a one-line :class:`UsageError` for anything that cannot be run.
+
+    Whoosh's parser is lenient with most malformed input (it drops what it cannot read), but some
+    raises from deep inside it (``NOT NOT NOT``: IndexError; ``note:x``: a bare Exception) and some
+    only fails once the search runs (``filed:"a b"``: not a date); every value is therefore turned
+    into its field's indexed form here, so that such a query is refused before it is run.
+    """
     if not text.strip():
         raise UsageError("empty search query")
-    return _parser().parse(text)
+    try:
+        query = _parser().parse(text)
+    except Exception:  # noqa: BLE001 - Whoosh raises IndexError, ValueError, bare Exception… on odd input
+        raise UsageError(f"search query not understood ({QUERY_HELP})") from None
+    for field, value in _values(query):
+        try:
+            schema()[field].to_bytes(value)
+        except Exception:  # noqa: BLE001 - as above: each field type has its own way of failing
+            shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:40]}…"
+            raise UsageError(f"search query: {shown!r} is not a valid value for {field}") from None
+    return query
+
+
+def _values(query: Query) -> Iterator[tuple[str, Any]]:
+    """Every (field, value) the query will look up, phrases included, ranges by their ends."""
+    for leaf in query.leaves():
+        if isinstance(leaf, (NumericRange, DateRange)):
+            continue  # built from already converted values
+        if isinstance(leaf, TermRange):
+            yield from ((leaf.fieldname, end) for end in (leaf.start, leaf.end) if end is not None)
+        elif leaf.has_terms():
+            yield from leaf.terms(phrases=True)
 
 
 def _highlight_terms(query: Query, searcher: Searcher) -> set[str]:
@@ -125,10 +156,12 @@ def run(index: SearchIndex, text: str, filters: Filters, scope: Scope | None, li
     except (UsageError, IndexDamaged):
         raise
     except Exception as exc:
-        problem = index.verify()  # Whoosh fails in odd ways on a torn file: tell damage from a bug
+        problem = index.verify()  # Whoosh fails in odd ways on a torn file: tell damage from the query
         if problem:
             raise IndexDamaged(f"search index damaged: {problem}") from exc
-        raise
+        log.warning("a search failed inside Whoosh on an intact index (%s): answered as a usage error",
+                    type(exc).__name__)
+        raise UsageError(f"search query not understood ({QUERY_HELP})") from None
 
 
 def _collect(opened: OpenIndex, query: Query, filters: Filters, scope: Scope | None, limit: int,

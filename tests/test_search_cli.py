@@ -16,7 +16,7 @@ from archive.errors import Forbidden, UsageError
 from commands.common import State
 from commands.search import audit_sample, search
 from operations.search import SearchUnavailable
-from tests.conftest import cli
+from tests.conftest import cli, cli_process
 from tests.test_search_analysis import SEED
 from tests.test_search_extract import docx_bytes
 
@@ -201,3 +201,12 @@ def test_show_says_whether_text_or_metadata_only_is_indexed(home: Path, tmp_path
     assert shown["search"]["indexed"] == "text"
     assert json.loads(cli(home, "show", binary, "--json").output)["search"]["indexed"] == "metadata"
     assert "search:   metadata only" in cli(home, "show", binary).output
+
+
+@pytest.mark.parametrize("query", ["NOT NOT NOT", 'filed:"a b"'])
+def test_a_query_that_cannot_be_run_is_a_usage_error_not_an_internal_error(home: Path, query: str) -> None:
+    done = cli_process(home, "search", query)
+    stderr = done.stderr.decode()
+    assert done.returncode == 2, stderr
+    assert stderr.count("\n") == 1 and "search query" in stderr and "internal error" not in stderr
+    assert "Traceback" not in stderr and done.stdout == b""

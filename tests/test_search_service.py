@@ -9,11 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from markupsafe import escape
 
 from client.remote import RemoteArchive
 from config.settings import Settings
 from tests.conftest import make_home
 from tests.service_helpers import Service, start_with_users
+from tests.test_search_query import QUERY_STRINGS
 
 PASSWORDS = {"dora": ("director", "d1rector-search-pw"), "sam": ("staff", "st4ff-search-pw"),
              "alice": ("auditor", "aud1tor-search-pw")}
@@ -153,3 +156,33 @@ def test_a_damaged_index_answers_503_and_the_service_rebuilds_it(service: Servic
     assert damaged.status_code == 503 and "being rebuilt" in damaged.json()["error"]
     assert wait_for(service, "selfrepair", {name}, user="sam") == {name}
     assert "index rebuilt" in service.stdout()
+
+
+def web_search(service: Service, user: str, query: str) -> httpx.Response:
+    """The web search page as ``user`` (the session cookie holds the same token as the API's)."""
+    with httpx.Client(base_url=service.url, cookies={"strongroom_session": service.tokens[user]}, timeout=60) as http:
+        return http.get("/web/search", params={"q": query})
+
+
+def test_a_query_that_cannot_be_run_is_a_400_with_one_line_in_the_api_and_on_the_page(service: Service) -> None:
+    for query in ("NOT NOT NOT", 'filed:"a b"', "note:x"):
+        answer = search(service, "alice", q=query)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"].startswith("search query") and "\n" not in answer.json()["error"]
+        page = web_search(service, "alice", query)
+        assert page.status_code == 400 and "无法执行此检索" in page.text and str(escape(answer.json()["error"])) in page.text
+        assert 'name="q"' in page.text  # the form again, to correct the query
+    assert "Traceback" not in service.stdout() and "IndexError" not in service.stdout()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(QUERY_STRINGS)
+@example("NOT NOT NOT")
+@example('title:NEPTUNE OR 1381234567* AND filed:"x"')
+def test_no_query_string_is_a_server_error_in_the_api_or_on_the_page(service: Service, query: str) -> None:
+    for user in ("alice", "sam"):
+        answer = search(service, user, q=query)
+        assert answer.status_code in (200, 400, 422), answer.text
+        assert "error" in answer.json() if answer.status_code != 200 else "hits" in answer.json()
+    page = web_search(service, "dora", query)
+    assert page.status_code in (200, 400), page.text[:500]
