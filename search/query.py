@@ -8,22 +8,26 @@ Unqualified words search the title (counted double), the text and the file name.
 Who sees what is not decided here: :func:`run` takes a *scope* — the record types and granted
 records the actor may read, used to narrow the search cheaply — and a *decide* function that rules
 on every hit (full, restricted or hidden); only a full hit gets a title and a snippet.
+:func:`count_outside` counts the matching records outside a scope, and :func:`plain_words` says
+whether a query may be matched against records the actor may not read at all.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from whoosh.qparser import MultifieldParser
 from whoosh.query import And, DateRange, NullQuery, NumericRange, Or, Query, Term, TermRange
 from whoosh.searching import Hit, Searcher
 
 from archive.errors import UsageError
+from search.analysis import WIDTH_FOLD
 from search.index import IndexDamaged, OpenIndex, SearchIndex, schema
 from search.mask import mask
 from search.results import SearchHit
@@ -34,6 +38,9 @@ DEFAULT_FIELDS = ["title", "body", "filename"]
 QUERY_HELP = 'use words, AND, OR, NOT, "phrases", field:value, report*, year:[2024 TO 2026]'
 MAX_HIGHLIGHT_TERMS = 200
 FULL, RESTRICTED, HIDDEN = "full", "restricted", "hidden"
+# What a search tells those who may audit about matching records they may not read (search.restricted_hits).
+NAMES, COUNT, NONE = "names", "count", "none"
+NOT_PLAIN = re.compile(r"[:*?~^\[\]{}]")  # fields, wildcards, fuzzy terms and slops, boosts, ranges
 
 Decide = Callable[[str, str], str]  # (record name, record type) -> FULL | RESTRICTED | HIDDEN
 
@@ -142,17 +149,49 @@ def _filter(opened: OpenIndex, filters: Filters, scope: Scope | None) -> Any:
     return opened.filter((filters, scope), And(parts) if len(parts) > 1 else parts[0])
 
 
+def plain_words(text: str) -> bool:
+    """Whether ``text`` is plain words: words without digits, ``AND``/``OR``/``NOT``, parentheses, "phrases".
+
+    Only such a query is matched against records the actor may not read. A field (``title:``), a
+    wildcard or prefix (``*``, ``?``), a fuzzy term or a slop (``~``), a boost (``^``), a range
+    (``[ ]``, ``{ }``) or any digit (full-width ones too) makes the query run on readable records
+    only: otherwise each yes/no answer about an unreadable record could spell out a title word or a
+    masked ID-card or phone number one character at a time (``1381234567*``, then ``…8*``).
+    """
+    folded = text.translate(WIDTH_FOLD)
+    return not NOT_PLAIN.search(folded) and not any(char.isdigit() for char in folded)
+
+
 def run(index: SearchIndex, text: str, filters: Filters, scope: Scope | None, limit: int,
         decide: Decide) -> list[SearchHit]:
     """The best ``limit`` hits the actor may see (restricted ones once per record), best first."""
     query = parse(text)
     if scope is not None and not scope.types and not scope.names:
         return []
+    return _guarded(index, lambda opened: _collect(opened, query, filters, scope, limit, decide), [])
+
+
+def count_outside(index: SearchIndex, text: str, filters: Filters, scope: Scope) -> int:
+    """How many records (not versions) match ``text`` and ``filters`` outside ``scope``: those the actor may not read.
+
+    No per-record decision here (it would cost a policy decision per matching record): the scope
+    *is* what the actor may read under the shipped model (types by role, live grants); a custom
+    model that opens more records than the scope knows can only make this count too high.
+    """
+    query = parse(text)
+    return _guarded(index, lambda opened: _count_outside(opened, query, filters, scope), 0)
+
+
+T = TypeVar("T")
+
+
+def _guarded(index: SearchIndex, work: Callable[[OpenIndex], T], empty: T) -> T:
+    """``work`` on the open index (``empty`` without one), telling a damaged index from a query Whoosh cannot run."""
     opened = index.reading()
     if opened is None:
-        return []
+        return empty
     try:
-        return _collect(opened, query, filters, scope, limit, decide)
+        return work(opened)
     except (UsageError, IndexDamaged):
         raise
     except Exception as exc:
@@ -162,6 +201,16 @@ def run(index: SearchIndex, text: str, filters: Filters, scope: Scope | None, li
         log.warning("a search failed inside Whoosh on an intact index (%s): answered as a usage error",
                     type(exc).__name__)
         raise UsageError(f"search query not understood ({QUERY_HELP})") from None
+
+
+def _count_outside(opened: OpenIndex, query: Query, filters: Filters, scope: Scope) -> int:
+    searcher = opened.searcher
+    readable = opened.filter(("scope", scope), scope.query()) if scope.types or scope.names else None
+    found = searcher.search(query, filter=_filter(opened, filters, None), mask=readable, limit=None, scored=False)
+    if found.is_empty():
+        return 0
+    keys = searcher.reader().column_reader("key")  # NAME@VERSION, read from a column: no stored fields
+    return len({keys[docnum].rpartition("@")[0] for docnum in found.docs()})
 
 
 def _collect(opened: OpenIndex, query: Query, filters: Filters, scope: Scope | None, limit: int,

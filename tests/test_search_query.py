@@ -15,7 +15,7 @@ from archive.errors import UsageError
 from search.documents import VersionInfo, document
 from search.extract import Extracted
 from search.index import SearchIndex
-from search.query import FULL, HIDDEN, RESTRICTED, Filters, Scope, parse, run
+from search.query import FULL, HIDDEN, RESTRICTED, Filters, Scope, count_outside, parse, plain_words, run
 from tests.test_search_analysis import SEED
 
 POLICY = SEED.read_text(encoding="utf-8")
@@ -154,7 +154,30 @@ def test_the_scope_narrows_before_ranking_and_the_limit_counts_visible_hits(inde
 def test_an_empty_or_missing_index_finds_nothing(tmp_path: Path) -> None:
     empty = SearchIndex(tmp_path / "index", tmp_path / "lock")
     assert run(empty, "anything", Filters(), None, 10, everyone) == []
+    assert count_outside(empty, "anything", Filters(), Scope(frozenset(), frozenset())) == 0
     assert not empty.exists()
+
+
+def test_records_outside_the_scope_are_counted_once_each(index: SearchIndex) -> None:
+    readable = Scope(frozenset({"report"}), frozenset({"2025-0001-letter"}))
+    query = "客户 OR 备份 OR draft OR satisfaction OR customer"
+    assert count_outside(index, query, Filters(), readable) == 2  # the minutes and the contract
+    assert count_outside(index, query, Filters(record_type="contract"), readable) == 1
+    everything = Scope(frozenset(), frozenset())  # reads nothing: every matching record counts
+    assert count_outside(index, query, Filters(), everything) == 6
+    assert count_outside(index, "draft OR satisfaction", Filters(all_versions=True), everything) == 1  # two versions
+    assert count_outside(index, "nosuchword", Filters(), everything) == 0
+
+
+@pytest.mark.parametrize(("text", "plain"), [
+    ("NEPTUNE", True), ("客户 AND 备份", True), ('"monthly report" OR NOT 投诉', True), ("(lease OR 租赁) NOT draft", True),
+    ("customer's", True),
+    ("title:NEPTUNE", False), ("NEPTU*", False), ("NEPTU?", False), ("1381234567*", False), ("13812345678", False),
+    ("report 2026", False), ("１３８", False), ("ＮＥＰＴ＊", False), ("x^2", False), ('"a b"~2', False),
+    ("year:[2024 TO 2026]", False), ("filed:{20260101 TO}", False), ("title：NEPTUNE", False),  # full width is read as ASCII
+])
+def test_only_plain_words_without_digits_are_plain(text: str, plain: bool) -> None:
+    assert plain_words(text) is plain
 
 
 # -- any query string: results or a one-line usage error ----------------------------------------------

@@ -69,13 +69,15 @@ def test_restricted_hits_never_leak_a_title_or_a_snippet(service: Service) -> No
     assert contract not in staff.text and "保密" not in staff.text and "Confidential" not in staff.text
     assert [hit["name"] for hit in staff.json()["hits"]] == [minutes]
 
-    auditor = search(service, "alice", q="备份")
+    auditor = search(service, "alice", q="备份")  # search.restricted_hits = "count", the default
     hits = {hit["name"]: hit for hit in auditor.json()["hits"]}
-    assert hits[contract] == {"name": contract, "type": "contract", "restricted": True,
-                              "note": "restricted — request access"}
+    assert contract not in auditor.text and auditor.json()["restricted_count"] == 1
     for secret in ("保密", "Confidential", "租赁", "6222", "1381234"):
         assert secret not in auditor.text
     assert hits[minutes]["title"] == "Weekly minutes" and "备份" in hits[minutes]["snippet"]
+    page = web_search(service, "alice", "备份")
+    assert page.status_code == 200 and contract not in page.text and "保密" not in page.text
+    assert "另有 1 份匹配的档案您无权阅读" in page.text and 'href="/web/records"' in page.text
 
     director = {hit["name"]: hit for hit in search(service, "dora", q="備份").json()["hits"]}
     assert director[contract]["title"] == SECRET_TITLE
@@ -186,3 +188,21 @@ def test_no_query_string_is_a_server_error_in_the_api_or_on_the_page(service: Se
         assert "error" in answer.json() if answer.status_code != 200 else "hits" in answer.json()
     page = web_search(service, "dora", query)
     assert page.status_code in (200, 400), page.text[:500]
+
+
+def test_probes_by_field_prefix_or_number_give_an_auditor_the_same_answer_through_the_api(service: Service) -> None:
+    secret = file(service, "dora", "contract", "NEPTUNE 项目：联系 13812345678".encode(), "Project NEPTUNE lease")
+    wait_for(service, "title:NEPTUNE AND 1381234567*", {secret})
+    for matching, other in [("title:NEPTUNE", "title:NEPTUNX"), ("1381234567*", "1381234568*")]:
+        probe, control = search(service, "alice", q=matching), search(service, "alice", q=other)
+        assert probe.status_code == control.status_code == 200
+        assert {**probe.json(), "query": ""} == {**control.json(), "query": ""}
+        assert probe.json()["restricted_skipped"] is True and secret not in probe.text
+        page = web_search(service, "alice", matching)
+        assert page.status_code == 200 and "本次检索未包括这些档案" in page.text and secret not in page.text
+    assert search(service, "alice", q="NEPTUNE").json()["restricted_count"] == 1  # plain words: counted
+    remote = RemoteArchive(service.url, service.tokens["alice"])
+    try:
+        assert (remote.search("NEPTUNE").restricted_count, remote.search("title:NEPTUNE").restricted_skipped) == (1, True)
+    finally:
+        remote.close()

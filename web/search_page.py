@@ -1,5 +1,6 @@
-"""Full-text search, when ``operations.search`` is installed: masked, highlighted snippets; restricted hits
-as that module returns them (name and type only, for those who may audit)."""
+"""Full-text search, when ``operations.search`` is installed: masked, highlighted snippets; what those who may
+audit are told about records they may not read, as that module returns it (names, a count, or that they were
+left out of a query that is not plain words)."""
 
 from __future__ import annotations
 
