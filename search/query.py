@@ -43,6 +43,7 @@ NAMES, COUNT, NONE = "names", "count", "none"
 NOT_PLAIN = re.compile(r"[:*?~^\[\]{}]")  # fields, wildcards, fuzzy terms and slops, boosts, ranges
 
 Decide = Callable[[str, str], str]  # (record name, record type) -> FULL | RESTRICTED | HIDDEN
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,10 @@ def parse(text: str) -> Query:
         query = _parser().parse(text)
     except Exception:  # noqa: BLE001 - Whoosh raises IndexError, ValueError, bare Exception… on odd input
         raise UsageError(f"search query not understood ({QUERY_HELP})") from None
+    fields = _parser().schema
     for field, value in _values(query):
         try:
-            schema()[field].to_bytes(value)
+            fields[field].to_bytes(value)
         except Exception:  # noqa: BLE001 - as above: each field type has its own way of failing
             shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:40]}…"
             raise UsageError(f"search query: {shown!r} is not a valid value for {field}") from None
@@ -180,9 +182,6 @@ def count_outside(index: SearchIndex, text: str, filters: Filters, scope: Scope)
     """
     query = parse(text)
     return _guarded(index, lambda opened: _count_outside(opened, query, filters, scope), 0)
-
-
-T = TypeVar("T")
 
 
 def _guarded(index: SearchIndex, work: Callable[[OpenIndex], T], empty: T) -> T:
