@@ -30,6 +30,10 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     all_versions: bool = False,
 ) -> dict[str, Any]:
+    """Hits best first. For those who may audit, ``restricted_count`` is how many more records match that
+    they may not read (``search.restricted_hits = "count"``; with ``"names"`` such hits are listed by name
+    and type), and ``restricted_skipped`` says those records were not searched because the query is not
+    plain words (a field, wildcard, range or digit). A query that cannot be run is a 400."""
     try:
         results = await run_in_threadpool(
             operations.search, ctx, q, record_type=type, year=year, date_from=date_from, date_to=date_to,

@@ -11,8 +11,8 @@
 - **Queries.** A fixed set of what an auditor looks for (topics and specific words, simplified and
   traditional Chinese, English stems, phrases, AND/OR/NOT, field:value, wildcards, type and year
   filters), each run by a director, a staff
-  member (the scope filter: types by role plus 20 granted contracts) and an auditor (restricted
-  hits), through ``operations.search.search``: policy, filtering, ranking, masked and highlighted
+  member (the scope filter: types by role plus 20 granted contracts) and an auditor (the scope,
+  plus the count of matching records outside it for queries of plain words), through ``operations.search.search``: policy, filtering, ranking, masked and highlighted
   snippets and the ``search.query`` audit entry. 20 hits each. Figure: p50 / p95 latency; target
   p95 < 100 ms. Words found in most documents are the worst case (Whoosh scores every posting):
   three such queries are timed apart and reported per query.

@@ -45,7 +45,9 @@ def search() -> None:
 
     Query syntax: words (all must match), AND / OR / NOT, "phrases", field:value (name, type,
     year, title, body, filename, uploader, version), wildcards (report*). Titles and snippets are
-    shown only for records you may read; numbers that identify customers are masked.
+    shown only for records you may read; numbers that identify customers are masked. Auditors are
+    told how many records they may not read also match (search.restricted_hits), for queries of
+    plain words only.
     """
 
 
@@ -75,6 +77,20 @@ def query(state: State, words: tuple[str, ...], record_type: str | None, year: i
         click.echo(_hit_text(hit, sys.stdout.isatty()))
     if not results.hits:
         click.echo("no matches", err=True)
+    note = restricted_note(results.restricted_count, results.restricted_skipped)
+    if note:
+        click.echo(note, err=True)
+
+
+def restricted_note(count: int | None, skipped: bool) -> str | None:
+    """The line that tells an auditor about matching records they may not read (see ``search.restricted_hits``)."""
+    if skipped:
+        return ("records you may not read were not searched: only plain words (no field:value, wildcards, "
+                "ranges or digits) are matched against them")
+    if count:
+        return (f"{count} more matching record{'s' if count > 1 else ''} you may not read, not listed; to ask for "
+                "one, find it in 'strongroom ls' and run 'strongroom access request NAME --reason TEXT'")
+    return None
 
 
 def _hit_text(hit: Any, terminal: bool) -> str:

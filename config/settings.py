@@ -168,6 +168,21 @@ class RetentionSettings:
     notice_days: int = 90
 
 
+RESTRICTED_HITS = ("names", "count", "none")
+
+
+@dataclass
+class SearchSettings:
+    """What a search tells those who may audit about matching records they may not read.
+
+    ``restricted_hits``: ``names`` (each such record's name and type), ``count`` (only how many) or
+    ``none`` (nothing). Whatever the setting, only plain words are matched against those records
+    (see docs/architecture.md, security model).
+    """
+
+    restricted_hits: str = "count"
+
+
 WEB_LANGUAGES = ("zh", "en")
 
 
@@ -202,6 +217,7 @@ class Settings:
     backup: BackupSettings = field(default_factory=BackupSettings)
     paperwork: PaperworkSettings = field(default_factory=PaperworkSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
     web: WebSettings = field(default_factory=WebSettings)
 
     @property
@@ -281,7 +297,8 @@ class Settings:
 
 
 SECTIONS = (
-    "storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup", "retention", "web",
+    "storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup", "retention",
+    "search", "web",
 )
 
 
@@ -418,6 +435,9 @@ def _validate(settings: Settings) -> None:
         raise ConfigError(f"backup.default_target {settings.backup.default_target!r} is not a valid target name")
     _validate_paperwork(settings.paperwork)
     _validate_retention(settings)
+    if settings.search.restricted_hits not in RESTRICTED_HITS:
+        raise ConfigError(f"search.restricted_hits must be one of {', '.join(RESTRICTED_HITS)}, "
+                          f"not {settings.search.restricted_hits!r}")
     if settings.web.language not in WEB_LANGUAGES:
         raise ConfigError(f"web.language must be one of {', '.join(WEB_LANGUAGES)}, not {settings.web.language!r}")
 

@@ -1,9 +1,12 @@
 """Searching, index status, audit samples and reindexing on behalf of an actor: the checks and the audit trail.
 
 Who sees what in a search: a hit's title and snippet are shown only when the actor may *read*
-that record (by role or by a live grant). Actors who may audit see the other hits as name and type
-only, marked "restricted — request access"; everyone else does not see them at all. Every search
-is recorded (``search.query``: the query, the filters and the names returned).
+that record (by role or by a live grant); everyone else's hits are dropped. Actors who may audit are
+told about matching records they may not read as ``search.restricted_hits`` says: ``names`` (each as
+name and type, marked "restricted — request access"), ``count`` (how many; the default) or ``none``
+— and only when the query is plain words (:func:`search.query.plain_words`); any other query runs on
+the records they may read alone, and the results say so. Every search is recorded (``search.query``:
+the query, the filters, the names returned and the restricted count, exactly what the actor was shown).
 """
 
 from __future__ import annotations
@@ -48,27 +51,49 @@ def search(
     filters = search_query.Filters(record_type, year, date_from, date_to, all_versions)
     archive, actor = ctx.archive, ctx.actor
     index = index_for(archive)
-    auditor = ctx.allows("audit")
+    told, skipped = _restricted_hits(ctx, text)
     with archive.catalog.read() as session:
         def decide(name: str, _type: str) -> str:
             if ctx.policy.allows(session, actor, "read", record_name=name):
                 return search_query.FULL
-            return search_query.RESTRICTED if auditor else search_query.HIDDEN
+            return search_query.RESTRICTED if told == search_query.NAMES else search_query.HIDDEN
 
-        scope = None if auditor or actor.is_bootstrap else _scope(ctx)
+        scope = None if told == search_query.NAMES or actor.is_bootstrap else _scope(ctx)
         try:
             if not index.exists() and _has_records(archive):
                 raise IndexDamaged("there is no search index yet")
             hits = search_query.run(index, text, filters, scope, limit, decide)
+            count = (search_query.count_outside(index, text, filters, scope)
+                     if told == search_query.COUNT and scope is not None else None)
         except IndexDamaged as exc:
             raise SearchUnavailable(_unavailable(archive, str(exc))) from None
-    audit(archive, actor, "search.query", detail={
+    detail: dict[str, object] = {
         "query": text,
         "filters": {key: str(value) for key, value in vars(filters).items() if value not in (None, False)},
         "results": [hit.name for hit in hits],
         "restricted": sorted({hit.name for hit in hits if hit.restricted}),
-    })
-    return SearchResults(query=text, hits=hits)
+    }
+    if count is not None:
+        detail["restricted_count"] = count
+    if skipped:
+        detail["restricted_skipped"] = True
+    audit(archive, actor, "search.query", detail=detail)
+    return SearchResults(query=text, hits=hits, restricted_count=count, restricted_skipped=skipped)
+
+
+def _restricted_hits(ctx: Context, text: str) -> tuple[str, bool]:
+    """What this search tells the actor about matching records they may not read, and whether it leaves them out.
+
+    Only those who may audit are told anything (``search.restricted_hits``), and only for a query of
+    plain words; for any other query those records are not searched (``skipped``), so a field,
+    wildcard, prefix or digit query gives the same answer whatever an unreadable record holds.
+    """
+    if ctx.actor.is_bootstrap or not ctx.allows("audit"):
+        return search_query.NONE, False
+    setting = ctx.archive.settings.search.restricted_hits
+    if setting != search_query.NONE and not search_query.plain_words(text):
+        return search_query.NONE, True
+    return setting, False
 
 
 def _scope(ctx: Context) -> search_query.Scope:

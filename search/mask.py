@@ -3,7 +3,12 @@
 Policy 6(1) asks that customer information be masked wherever text is shown. Masked, in this order
 (a number masked by one rule is no longer digits for the next):
 
-- e-mail addresses: the first character of the local part stays (``z***@bank.com.cn``);
+- e-mail addresses: the first character of the local part stays (``z***@bank.com.cn``). Only the local
+  part is masked, and it is ASCII (letters, digits, ``._%+-``): Chinese text written right against an
+  address (``邮箱zhangwei@example.com``) is not part of it and stays (``邮箱z***@example.com``). Only when
+  the character before the ``@`` is not ASCII (an internationalised address, ``张伟@example.com``) is the
+  whole run of word characters before it taken as the local part, since where it starts cannot be known;
+  the domain is ASCII labels and a top-level domain of letters;
 - mainland ID-card numbers: 18 characters with a valid birth date and check character (GB 11643), or
   15 digits with a valid birth date; the first 3 and last 4 stay (``110***********002X``);
 - bank-card numbers: 13-19 digits, written together or in groups of four, and only when the Luhn
@@ -33,7 +38,12 @@ MIN_DIGITS = 7
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
-EMAIL = re.compile(r"(?<![\w.%+-])[^\W_][\w.%+-]*@[^\W_][\w-]*(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
+LOCAL_ASCII = "A-Za-z0-9._%+-"
+EMAIL = re.compile(
+    rf"(?:(?<![{LOCAL_ASCII}])[{LOCAL_ASCII}]+"  # an ASCII local part: the text before it is not part of it
+    r"|(?<![\w.%+-])[\w.%+-]*[^\W\x00-\x7f])"  # or one ending in a non-ASCII word character: the whole run
+    r"@[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])"
+)
 ID_18 = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 ID_15 = re.compile(r"(?<!\d)\d{15}(?!\d)")
 CARD = re.compile(r"(?<!\d)(?:\d{13,19}|\d{4}([ -])\d{4}(?:\1\d{4}){1,2}(?:\1\d{1,4})?)(?!\d)")

@@ -44,15 +44,27 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResults:
+    """The hits, and what the actor is told about matching records they may not read (``search.restricted_hits``).
+
+    ``restricted_count``: how many more records match that the actor may not read (``count``; None when
+    not told). ``restricted_skipped``: such records were not searched at all, because the query is not
+    plain words (``names`` and ``count``; see :func:`search.query.plain_words`).
+    """
+
     query: str
     hits: list[SearchHit]
+    restricted_count: int | None = None
+    restricted_skipped: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "hits": [hit.as_dict() for hit in self.hits]}
+        return {"query": self.query, "hits": [hit.as_dict() for hit in self.hits],
+                "restricted_count": self.restricted_count, "restricted_skipped": self.restricted_skipped}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchResults:
-        return cls(query=data["query"], hits=[SearchHit.from_dict(hit) for hit in data["hits"]])
+        return cls(query=data["query"], hits=[SearchHit.from_dict(hit) for hit in data["hits"]],
+                   restricted_count=data.get("restricted_count"),
+                   restricted_skipped=bool(data.get("restricted_skipped")))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from archive.errors import Forbidden, UsageError
 from commands.common import State
 from commands.search import audit_sample, search
 from operations.search import SearchUnavailable
-from tests.conftest import cli
+from tests.conftest import cli, cli_process
 from tests.test_search_analysis import SEED
 from tests.test_search_extract import docx_bytes
 
@@ -78,22 +78,85 @@ def test_filing_indexes_at_once_and_chinese_matches_both_ways(home: Path, filed:
     assert "6222 **** **** 5671" in text.output and "6222020012345671" not in text.output
 
 
-def test_what_each_role_sees(home: Path, filed: dict[str, str]) -> None:
-    staff = hits(home, "備份 OR loan", "--as", "sam")
-    assert filed["contract"] not in {h["name"] for h in staff}
+def answer(home: Path, *args: str) -> dict[str, object]:
+    """The whole ``--json`` answer of a search (hits and what the actor is told about the rest)."""
+    result = run(home, search, *args, "--json")
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def test_what_each_role_sees(home: Path, filed: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    staff = answer(home, "備份 OR loan", "--as", "sam")
+    assert filed["contract"] not in {h["name"] for h in staff["hits"]}  # type: ignore[union-attr]
+    assert (staff["restricted_count"], staff["restricted_skipped"]) == (None, False)  # staff are told nothing
+    [full] = [h for h in hits(home, "loan", "--as", "dora") if h["name"] == filed["contract"]]
+    assert full["title"] == "Secret loan contract" and "保密" in str(full["snippet"])
+
+    # count (the default): the auditor sees the readable hits and how many more match, never which
+    counted = answer(home, "備份 OR loan", "--as", "alice")
+    assert filed["contract"] not in json.dumps(counted) and counted["restricted_count"] == 1
+    assert {h["name"] for h in counted["hits"]} >= {filed["policy"], filed["report"]}  # type: ignore[union-attr]
+    text = run(home, search, "loan", "--as", "alice")
+    assert text.stdout == "" and filed["contract"] not in text.output and "Secret" not in text.output
+    assert "1 more matching record you may not read, not listed" in text.stderr and "strongroom ls" in text.stderr
+
+    # names: each as name and type
+    monkeypatch.setenv("STRONGROOM_SEARCH_RESTRICTED_HITS", "names")
     audited = hits(home, "備份 OR loan", "--as", "alice")
     [restricted] = [h for h in audited if h["name"] == filed["contract"]]
     assert restricted == {"name": filed["contract"], "type": "contract", "restricted": True,
                           "note": "restricted — request access"}
     text = run(home, search, "loan", "--as", "alice").output
     assert "restricted — request access" in text and "Secret" not in text and "保密" not in text
-    [full] = [h for h in hits(home, "loan", "--as", "dora") if h["name"] == filed["contract"]]
-    assert full["title"] == "Secret loan contract" and "保密" in str(full["snippet"])
 
+    # none: no hint at all
+    monkeypatch.setenv("STRONGROOM_SEARCH_RESTRICTED_HITS", "none")
+    hidden = answer(home, "loan", "--as", "alice")
+    assert hidden == {"query": "loan", "hits": [], "restricted_count": None, "restricted_skipped": False}
+
+    # the audit entry records what the auditor was shown: a count, or the names
     events = json.loads(cli(home, "audit", "log", "--action", "search.query", "--json", "--as", "alice").output)
-    by_alice = next(e for e in events if e["actor"] == "alice")
-    assert by_alice["detail"]["query"] == "備份 OR loan" and filed["contract"] in by_alice["detail"]["results"]
-    assert by_alice["detail"]["restricted"] == [filed["contract"]]
+    by_alice = [e["detail"] for e in events if e["actor"] == "alice" and e["detail"]["query"] == "備份 OR loan"]
+    assert [d.get("restricted_count") for d in by_alice] == [1, None]
+    assert [filed["contract"] in d["results"] for d in by_alice] == [False, True]
+    assert [d["restricted"] for d in by_alice] == [[], [filed["contract"]]]
+
+
+# The issue's oracle: with names shown, title:NEPTUNE hit and title:NEPTUNX did not, 1381234567* hit and
+# 1381234568* did not, so a director-only title word or masked number came out one character at a time.
+PROBES = [
+    ("title:NEPTUNE", "title:NEPTUNX"),
+    ("1381234567*", "1381234568*"),
+    ("NEPTU*", "NEPTX*"),
+    ("NEPTU?", "NEPTX?"),
+    ("13812345678", "13812345679"),
+    ("110105194912310*", "110105194912311*"),
+    ('"project NEPTUNE"~2', '"project NEPTUNX"~2'),
+    ("NEPTUNE^3", "NEPTUNX^3"),
+    ("loan AND title:NEPTUNE", "loan AND title:NEPTUNX"),
+    ("ＮＥＰＴＵＮＥ １３８１２３４５６７８", "ＮＥＰＴＵＮＥ １３８１２３４５６７９"),
+]
+
+
+@pytest.mark.parametrize("setting", ["count", "names", "none"])
+def test_field_wildcard_prefix_and_number_probes_tell_an_auditor_nothing(
+        home: Path, tmp_path: Path, filed: dict[str, str], monkeypatch: pytest.MonkeyPatch, setting: str) -> None:
+    secret = put(home, tmp_path, "neptune.txt",
+                 "Project NEPTUNE loan: 联系 13812345678, ID 11010519491231002X".encode(),
+                 "--type", "contract", "--title", "Project NEPTUNE lease", "--as", "dora")
+    monkeypatch.setenv("STRONGROOM_SEARCH_RESTRICTED_HITS", setting)
+    for matching, other in PROBES:
+        assert secret in {h["name"] for h in hits(home, matching, "--as", "dora")}, matching  # a real probe
+        probe, control = answer(home, matching, "--as", "alice"), answer(home, other, "--as", "alice")
+        assert {**probe, "query": ""} == {**control, "query": ""}, matching
+        assert probe["hits"] == [] and probe["restricted_count"] is None
+        assert probe["restricted_skipped"] is (setting != "none")
+    text = run(home, search, "title:NEPTUNE", "--as", "alice")
+    assert ("records you may not read were not searched" in text.stderr) is (setting != "none")
+    # Plain words still reach those records where the setting says so: the documented trade-off.
+    plain = answer(home, "NEPTUNE", "--as", "alice")
+    assert plain["restricted_count"] == (1 if setting == "count" else None)
+    assert (secret in {h["name"] for h in plain["hits"]}) is (setting == "names")  # type: ignore[union-attr]
 
 
 def test_grants_open_hits_to_staff(home: Path, filed: dict[str, str]) -> None:
@@ -201,3 +264,12 @@ def test_show_says_whether_text_or_metadata_only_is_indexed(home: Path, tmp_path
     assert shown["search"]["indexed"] == "text"
     assert json.loads(cli(home, "show", binary, "--json").output)["search"]["indexed"] == "metadata"
     assert "search:   metadata only" in cli(home, "show", binary).output
+
+
+@pytest.mark.parametrize("query", ["NOT NOT NOT", 'filed:"a b"'])
+def test_a_query_that_cannot_be_run_is_a_usage_error_not_an_internal_error(home: Path, query: str) -> None:
+    done = cli_process(home, "search", query)
+    stderr = done.stderr.decode()
+    assert done.returncode == 2, stderr
+    assert stderr.count("\n") == 1 and "search query" in stderr and "internal error" not in stderr
+    assert "Traceback" not in stderr and done.stdout == b""

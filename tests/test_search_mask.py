@@ -51,6 +51,13 @@ def test_check_digits_are_computed_as_published() -> None:
     # e-mail addresses
     ("mail zhang.san@bank.com.cn now", "mail z***@bank.com.cn now"),
     ("QQ 13812345678@qq.com", "QQ 1***@qq.com"),
+    # Chinese written against an address is not part of it: only the local part is masked
+    ("邮箱zhangwei@example.com", "邮箱z***@example.com"),
+    ("请发送至zhangwei@example.com即可", "请发送至z***@example.com即可"),
+    ("联系人：张伟，li_si@bank.com.cn。", "联系人：张伟，l***@bank.com.cn。"),
+    ("_abc@example.com", "_***@example.com"),
+    # an internationalised local part (non-ASCII before the @): the whole word before it is masked
+    ("张伟@example.com", "张***@example.com"),
 ])
 def test_each_kind_of_number_is_masked(text: str, masked: str) -> None:
     assert mask(text) == masked
@@ -107,3 +114,22 @@ def test_masking_is_idempotent_and_never_adds_digits(text: str) -> None:
     once = mask(text)
     assert mask(once) == once
     assert sum(c.isdigit() for c in once) <= sum(c.isdigit() for c in text)
+
+
+LOCAL_PART = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,20}", fullmatch=True)
+DOMAIN = st.from_regex(r"[a-z0-9]{1,10}(\.[a-z0-9-]{1,8}){0,2}\.[a-z]{2,6}", fullmatch=True)
+# Text around an address, as Chinese documents have it: Han characters, CJK and ASCII punctuation, spaces.
+AROUND = st.text(alphabet=st.one_of(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+                                    st.sampled_from("，。：；（）《》、 \n,;:()<>[]\"")), max_size=12)
+
+
+@given(AROUND, LOCAL_PART, DOMAIN, AROUND)
+def test_only_an_addresss_local_part_is_masked_and_the_text_around_it_stays(
+        before: str, local: str, domain: str, after: str) -> None:
+    assert mask(f"{before}{local}@{domain}{after}") == f"{before}{local[0]}***@{domain}{after}"
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Nd"), blacklist_characters="@\uff08\uff09\uff0b\uff0d"),
+               max_size=100))
+def test_text_without_digits_or_an_at_sign_is_never_changed(text: str) -> None:
+    assert mask(text) == text

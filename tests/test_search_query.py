@@ -8,11 +8,14 @@ from pathlib import Path
 
 import opencc
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
+from archive.errors import UsageError
 from search.documents import VersionInfo, document
 from search.extract import Extracted
 from search.index import SearchIndex
-from search.query import FULL, HIDDEN, RESTRICTED, Filters, Scope, run
+from search.query import FULL, HIDDEN, RESTRICTED, Filters, Scope, count_outside, parse, plain_words, run
 from tests.test_search_analysis import SEED
 
 POLICY = SEED.read_text(encoding="utf-8")
@@ -151,4 +154,80 @@ def test_the_scope_narrows_before_ranking_and_the_limit_counts_visible_hits(inde
 def test_an_empty_or_missing_index_finds_nothing(tmp_path: Path) -> None:
     empty = SearchIndex(tmp_path / "index", tmp_path / "lock")
     assert run(empty, "anything", Filters(), None, 10, everyone) == []
+    assert count_outside(empty, "anything", Filters(), Scope(frozenset(), frozenset())) == 0
     assert not empty.exists()
+
+
+def test_records_outside_the_scope_are_counted_once_each(index: SearchIndex) -> None:
+    readable = Scope(frozenset({"report"}), frozenset({"2025-0001-letter"}))
+    query = "客户 OR 备份 OR draft OR satisfaction OR customer"
+    assert count_outside(index, query, Filters(), readable) == 2  # the minutes and the contract
+    assert count_outside(index, query, Filters(record_type="contract"), readable) == 1
+    everything = Scope(frozenset(), frozenset())  # reads nothing: every matching record counts
+    assert count_outside(index, query, Filters(), everything) == 6
+    assert count_outside(index, "draft OR satisfaction", Filters(all_versions=True), everything) == 1  # two versions
+    assert count_outside(index, "nosuchword", Filters(), everything) == 0
+
+
+@pytest.mark.parametrize(("text", "plain"), [
+    ("NEPTUNE", True), ("客户 AND 备份", True), ('"monthly report" OR NOT 投诉', True), ("(lease OR 租赁) NOT draft", True),
+    ("customer's", True),
+    ("title:NEPTUNE", False), ("NEPTU*", False), ("NEPTU?", False), ("1381234567*", False), ("13812345678", False),
+    ("report 2026", False), ("１３８", False), ("ＮＥＰＴ＊", False), ("x^2", False), ('"a b"~2', False),
+    ("year:[2024 TO 2026]", False), ("filed:{20260101 TO}", False), ("title：NEPTUNE", False),  # full width is read as ASCII
+])
+def test_only_plain_words_without_digits_are_plain(text: str, plain: bool) -> None:
+    assert plain_words(text) is plain
+
+
+# -- any query string: results or a one-line usage error ----------------------------------------------
+
+OPERATORS = ["AND", "OR", "NOT", "TO", "(", ")", '"', "'", "*", "?", "~", "~2", "^", "^2", ":", "[", "]", "{", "}",
+             "-", "+", "\\", "/", "<", ">", "=", ","]
+FIELDS = [f"{field}:" for field in ("name", "type", "year", "title", "body", "filename", "uploader", "filed",
+                                    "version", "current", "key", "content", "note", "nosuch")]
+WORDS = ["customer", "reports", "客户", "備份", "档*", "2026", "20260101", "1381234567*", "report?", "x", "1.5", "-3",
+         "2026-0001-contract", "满意度90%"]
+PIECES = st.one_of(st.sampled_from(OPERATORS + FIELDS + WORDS), st.text(max_size=4))
+# Operator soup: pieces of the syntax and words, glued together or spaced, plus arbitrary text (CJK included).
+QUERY_STRINGS = st.one_of(
+    st.builds(lambda parts, glue: glue.join(parts), st.lists(PIECES, min_size=1, max_size=16), st.sampled_from(["", " "])),
+    st.text(max_size=80),
+    st.text(alphabet=st.one_of(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF),
+                               st.sampled_from('ANDORT *?~^:[]{}()"'), st.characters(max_codepoint=0x7F)), max_size=40),
+)
+
+
+def usage_or(call, text: str):  # type: ignore[no-untyped-def]
+    """What ``call(text)`` returns, or None for a usage error, which must be one non-empty line."""
+    try:
+        return call(text)
+    except UsageError as exc:
+        assert str(exc) and "\n" not in str(exc) and "Traceback" not in str(exc)
+        return None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(QUERY_STRINGS)
+@example("NOT NOT NOT")  # IndexError inside Whoosh's parser
+@example("note:x")  # a stored-only field: a bare Exception
+@example('filed:"a b"')  # parsed, then failing when the search runs: not a date
+@example("filed:[x TO y]")
+@example("((((((((((((((((((((((((((((((((((((((((x")
+def test_any_query_string_parses_or_is_a_one_line_usage_error(text: str) -> None:
+    usage_or(parse, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(QUERY_STRINGS, st.booleans())
+@example('filed:"a b"', False)
+@example("version:\"1 2\" OR customer", True)
+def test_any_query_string_runs_or_is_a_one_line_usage_error(index: SearchIndex, text: str, all_versions: bool) -> None:
+    hits = usage_or(lambda q: run(index, q, Filters(all_versions=all_versions), None, 5, everyone), text)
+    assert hits is None or len(hits) <= 5
+
+
+@pytest.mark.parametrize("text", ["NOT NOT NOT", "note:x", 'filed:"a b"', "filed:[x TO y]"])
+def test_queries_whoosh_cannot_run_are_usage_errors(index: SearchIndex, text: str) -> None:
+    with pytest.raises(UsageError, match="search query"):
+        run(index, text, Filters(), None, 5, everyone)

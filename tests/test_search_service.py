@@ -9,11 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from markupsafe import escape
 
 from client.remote import RemoteArchive
 from config.settings import Settings
 from tests.conftest import make_home
 from tests.service_helpers import Service, start_with_users
+from tests.test_search_query import QUERY_STRINGS
 
 PASSWORDS = {"dora": ("director", "d1rector-search-pw"), "sam": ("staff", "st4ff-search-pw"),
              "alice": ("auditor", "aud1tor-search-pw")}
@@ -66,13 +69,15 @@ def test_restricted_hits_never_leak_a_title_or_a_snippet(service: Service) -> No
     assert contract not in staff.text and "保密" not in staff.text and "Confidential" not in staff.text
     assert [hit["name"] for hit in staff.json()["hits"]] == [minutes]
 
-    auditor = search(service, "alice", q="备份")
+    auditor = search(service, "alice", q="备份")  # search.restricted_hits = "count", the default
     hits = {hit["name"]: hit for hit in auditor.json()["hits"]}
-    assert hits[contract] == {"name": contract, "type": "contract", "restricted": True,
-                              "note": "restricted — request access"}
+    assert contract not in auditor.text and auditor.json()["restricted_count"] == 1
     for secret in ("保密", "Confidential", "租赁", "6222", "1381234"):
         assert secret not in auditor.text
     assert hits[minutes]["title"] == "Weekly minutes" and "备份" in hits[minutes]["snippet"]
+    page = web_search(service, "alice", "备份")
+    assert page.status_code == 200 and contract not in page.text and "保密" not in page.text
+    assert "另有 1 份匹配的档案您无权阅读" in page.text and 'href="/web/records"' in page.text
 
     director = {hit["name"]: hit for hit in search(service, "dora", q="備份").json()["hits"]}
     assert director[contract]["title"] == SECRET_TITLE
@@ -153,3 +158,51 @@ def test_a_damaged_index_answers_503_and_the_service_rebuilds_it(service: Servic
     assert damaged.status_code == 503 and "being rebuilt" in damaged.json()["error"]
     assert wait_for(service, "selfrepair", {name}, user="sam") == {name}
     assert "index rebuilt" in service.stdout()
+
+
+def web_search(service: Service, user: str, query: str) -> httpx.Response:
+    """The web search page as ``user`` (the session cookie holds the same token as the API's)."""
+    with httpx.Client(base_url=service.url, cookies={"strongroom_session": service.tokens[user]}, timeout=60) as http:
+        return http.get("/web/search", params={"q": query})
+
+
+def test_a_query_that_cannot_be_run_is_a_400_with_one_line_in_the_api_and_on_the_page(service: Service) -> None:
+    for query in ("NOT NOT NOT", 'filed:"a b"', "note:x"):
+        answer = search(service, "alice", q=query)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"].startswith("search query") and "\n" not in answer.json()["error"]
+        page = web_search(service, "alice", query)
+        assert page.status_code == 400 and "无法执行此检索" in page.text and str(escape(answer.json()["error"])) in page.text
+        assert 'name="q"' in page.text  # the form again, to correct the query
+    assert "Traceback" not in service.stdout() and "IndexError" not in service.stdout()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+@given(QUERY_STRINGS)
+@example("NOT NOT NOT")
+@example('title:NEPTUNE OR 1381234567* AND filed:"x"')
+def test_no_query_string_is_a_server_error_in_the_api_or_on_the_page(service: Service, query: str) -> None:
+    for user in ("alice", "sam"):
+        answer = search(service, user, q=query)
+        assert answer.status_code in (200, 400, 422), answer.text
+        assert "error" in answer.json() if answer.status_code != 200 else "hits" in answer.json()
+    page = web_search(service, "dora", query)
+    assert page.status_code in (200, 400), page.text[:500]
+
+
+def test_probes_by_field_prefix_or_number_give_an_auditor_the_same_answer_through_the_api(service: Service) -> None:
+    secret = file(service, "dora", "contract", "NEPTUNE 项目：联系 13812345678".encode(), "Project NEPTUNE lease")
+    wait_for(service, "title:NEPTUNE AND 1381234567*", {secret})
+    for matching, other in [("title:NEPTUNE", "title:NEPTUNX"), ("1381234567*", "1381234568*")]:
+        probe, control = search(service, "alice", q=matching), search(service, "alice", q=other)
+        assert probe.status_code == control.status_code == 200
+        assert {**probe.json(), "query": ""} == {**control.json(), "query": ""}
+        assert probe.json()["restricted_skipped"] is True and secret not in probe.text
+        page = web_search(service, "alice", matching)
+        assert page.status_code == 200 and "本次检索未包括这些档案" in page.text and secret not in page.text
+    assert search(service, "alice", q="NEPTUNE").json()["restricted_count"] == 1  # plain words: counted
+    remote = RemoteArchive(service.url, service.tokens["alice"])
+    try:
+        assert (remote.search("NEPTUNE").restricted_count, remote.search("title:NEPTUNE").restricted_skipped) == (1, True)
+    finally:
+        remote.close()

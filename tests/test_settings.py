@@ -109,7 +109,7 @@ def test_to_toml_round_trip(tmp_path: Path) -> None:
     s = load_settings(tmp_path)
     data = s.to_toml()
     assert set(data) == {"storage", "embedded", "records", "catalog", "service", "access", "audit", "paperwork", "backup", "retention",
-                         "web"}
+                         "search", "web"}
     assert "secret_key" not in json.dumps(data)
     other = tmp_path / "other"
     write_config(other, tomli_w.dumps(data))
@@ -540,3 +540,26 @@ def test_service_settings_are_validated(tmp_path: Path) -> None:
     write_config(tmp_path, "[service]\nport = 0\n")
     with pytest.raises(ConfigError, match="service.port"):
         load_settings(tmp_path)
+
+
+# --- search.restricted_hits ------------------------------------------------------------------
+
+
+def test_restricted_hits_default_to_a_count_and_take_the_three_values(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(tmp_path, "")
+    assert load_settings(tmp_path).search.restricted_hits == "count"
+    write_config(tmp_path, "[search]\nrestricted_hits = 'names'\n")
+    assert load_settings(tmp_path).search.restricted_hits == "names"
+    monkeypatch.setenv("STRONGROOM_SEARCH_RESTRICTED_HITS", "none")
+    assert load_settings(tmp_path).search.restricted_hits == "none"
+
+
+@pytest.mark.parametrize("value", ["all", "", "Names", "1"])
+def test_a_bad_restricted_hits_value_is_a_one_line_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                value: str) -> None:
+    write_config(tmp_path, "")
+    monkeypatch.setenv("STRONGROOM_SEARCH_RESTRICTED_HITS", value)
+    with pytest.raises(ConfigError, match=r"^search.restricted_hits must be one of names, count, none, not") as caught:
+        load_settings(tmp_path)
+    assert "\n" not in str(caught.value)

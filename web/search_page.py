@@ -1,5 +1,6 @@
-"""Full-text search, when ``operations.search`` is installed: masked, highlighted snippets; restricted hits
-as that module returns them (name and type only, for those who may audit)."""
+"""Full-text search, when ``operations.search`` is installed: masked, highlighted snippets; what those who may
+audit are told about records they may not read, as that module returns it (names, a count, or that they were
+left out of a query that is not plain words)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from archive.errors import UsageError
 from operations.context import Context
 from web.forms import optional_date, optional_int, optional_text
 from web.render import page
@@ -65,6 +67,7 @@ async def search(
     asked = {"q": q, "type": type, "year": year, "date_from": date_from, "date_to": date_to,
              "all_versions": bool(all_versions)}
     results: Any = None
+    problem: str | None = None
     unavailable = None if search_operations else "not installed"
     if search_operations is None or not q.strip():
         await visit.run(_may_search)
@@ -78,5 +81,8 @@ async def search(
             results = await visit.run(search_operations.search, q.strip(), **options)
         except search_operations.SearchUnavailable as exc:
             unavailable = str(exc)
-    return page(visit.request, "search.html", status=503 if unavailable and q.strip() else 200, asked=asked,
-                results=results, unavailable=unavailable, pieces=pieces, types=visit.archive.settings.records.types)
+        except UsageError as exc:  # a query that cannot be run: the form again, with the reason
+            problem = str(exc)
+    status = 503 if unavailable and q.strip() else 400 if problem else 200
+    return page(visit.request, "search.html", status=status, asked=asked, results=results, unavailable=unavailable,
+                problem=problem, pieces=pieces, types=visit.archive.settings.records.types)
