@@ -295,19 +295,29 @@ def restore(state: State, snapshot: str, target_name: str | None, location: str 
         return
     if external is not None and escrow is None:
         raise UsageError("--s3-endpoint and the other storage options go with --keys (a new home is initialised)")
-    home = state.host_home
-    if escrow is not None:
-        from backup.escrow import is_protected, read_export
-        from backup.restore import prepare_home
-        from config.settings import CONFIG_FILE
-
-        if not location and not (home / CONFIG_FILE).exists():
-            raise UsageError("a new home has no backup targets: say where the backup is with --from URL|DIR")
-        data = _read(escrow)
-        keys = read_export(data, _passphrase(confirm=False) if is_protected(data) else None)
-        if prepare_home(home, keys, external) and not as_json:
-            click.echo(f"imported {len(keys)} key(s) from {escrow} and initialised {home}")
+    _prepare_home(state, escrow, external, location is not None, as_json)
     _restore_home(state, snapshot, _source(state, target_name, location, credentials), as_json)
+
+
+def _prepare_home(state: State, escrow: Path | None, external: Any, located: bool, as_json: bool) -> None:
+    """With --keys, the escrowed keyring into a new home and 'init'; without, the home must be one already."""
+    from backup.escrow import is_protected, read_export
+    from backup.restore import prepare_home
+    from config.settings import CONFIG_FILE
+
+    home = state.host_home
+    initialised = (home / CONFIG_FILE).exists()
+    if escrow is None:
+        if not initialised:
+            raise UsageError(f"{home} is not a Strongroom home: to make it one and restore into it, "
+                             "give the keyring export with --keys FILE")
+        return
+    if not located and not initialised:
+        raise UsageError("a new home has no backup targets: say where the backup is with --from URL|DIR")
+    data = _read(escrow)
+    keys = read_export(data, _passphrase(confirm=False) if is_protected(data) else None)
+    if prepare_home(home, keys, external) and not as_json:
+        click.echo(f"imported {len(keys)} key(s) from {escrow} and initialised {home}")
 
 
 def _source(state: State, target_name: str | None, location: str | None, credentials: Any

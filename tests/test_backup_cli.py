@@ -291,6 +291,8 @@ def test_restore_with_keys_refuses_a_directory_in_use_and_another_keyring(home: 
     other = tmp_path / "other"
     run_ok(other, "init")  # a home with a keyring of its own
     assert "holds another keyring" in one_line_error(cli(home, *restore, "--home", str(other)), 1)
+    assert "give the keyring export with --keys FILE" in one_line_error(
+        cli(home, "backup", "restore", "latest", "--from", backups, "--home", str(tmp_path / "new")), 2)
     assert "there is no backup directory" in one_line_error(
         cli(home, "backup", "restore", "latest", "--from", str(tmp_path / "nowhere")), 1)
 
