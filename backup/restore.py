@@ -106,9 +106,11 @@ def prepare_home(home: Path, keys: list[KeyEntry], external: ExternalStorage | N
     settings = Settings(home=home)
     initialised = (home / CONFIG_FILE).exists()
     if not initialised and home.exists():
+        keyring = settings.keyring_path.name  # the keyring, its lock and temporary files: an earlier attempt's
         stray = [p.name for p in home.iterdir() if p != settings.secrets_dir]
         if settings.secrets_dir.is_dir():
-            stray += [f"secrets/{p.name}" for p in settings.secrets_dir.iterdir() if p != settings.keyring_path]
+            stray += [f"secrets/{p.name}" for p in settings.secrets_dir.iterdir()
+                      if not p.name.lstrip(".").startswith(keyring)]
         if stray:
             raise Conflict(f"{home} is not empty (it holds {sorted(stray)[0]}): restore into a new directory")
     home.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -112,7 +112,9 @@ def choose_target(settings: Settings, name: str | None) -> ConfiguredTarget:
     return targets[chosen]
 
 
-def target_at(settings: Settings, url: str, credentials: S3Credentials | None = None) -> tuple[ConfiguredTarget, Target]:
+def target_at(
+    settings: Settings, url: str, credentials: S3Credentials | None = None
+) -> tuple[ConfiguredTarget, Target]:
     """A target given by where it is rather than by name (``backup restore --from``), opened.
 
     A directory is relative to the working directory, as any path on a command line, and

@@ -87,7 +87,7 @@ def backup() -> None:
     strongroom backup run --if-due             (daily from cron: a snapshot once a week)
     strongroom backup list
     strongroom backup verify --read-data-subset 10%
-    strongroom backup restore latest --home /srv/strongroom-new
+    strongroom backup restore latest --home /srv/strongroom --from /mnt/nas/strongroom --keys escrow.json
     strongroom backup prune --keep-weekly 8 --keep-monthly 24
     """
 

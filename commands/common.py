@@ -202,7 +202,8 @@ def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = (
         click.option("--s3-endpoint", metavar="URL",
                      help="Use this S3 endpoint (https://host[:port]) instead of embedded storage."),
-        click.option("--bucket", default="strongroom-records", show_default=True, help="Bucket name (with --s3-endpoint)."),
+        click.option("--bucket", default="strongroom-records", show_default=True,
+                     help="Bucket name (with --s3-endpoint)."),
         click.option("--s3-region", default="", help="Region (with --s3-endpoint)."),
         click.option("--s3-access-key", envvar="STRONGROOM_S3_ACCESS_KEY", help="Access key (with --s3-endpoint)."),
         click.option("--s3-secret-key", envvar="STRONGROOM_S3_SECRET_KEY",
@@ -236,6 +237,7 @@ _GLOBAL_OPTIONS: tuple[tuple[tuple[str, ...], str, dict[str, Any]], ...] = (
                 "it as operator:NAME).  [default: $STRONGROOM_USER, else the OS user]",
     }),
 )
+
 
 def root_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The global options of the ``strongroom`` group itself, read from their environment variables too."""

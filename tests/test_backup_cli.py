@@ -297,6 +297,23 @@ def test_restore_with_keys_refuses_a_directory_in_use_and_another_keyring(home: 
         cli(home, "backup", "restore", "latest", "--from", str(tmp_path / "nowhere")), 1)
 
 
+def test_a_new_home_for_a_restore_resumes_its_own_attempt_and_refuses_another_keyring(tmp_path: Path) -> None:
+    from archive.errors import Conflict
+    from backup.escrow import install_keyring
+    from backup.restore import prepare_home
+    from encryption.keyring import Keyring
+
+    keys = Keyring.create(tmp_path / "escrowed.json").entries
+    home = tmp_path / "new"
+    install_keyring(home / "secrets" / "keyring.json", keys)  # an attempt that stopped before 'init'
+    (home / "secrets" / "keyring.json.lock").touch()
+    assert prepare_home(home, keys, None) is True
+    assert (home / "strongroom.toml").exists()
+    assert prepare_home(home, keys, None) is False  # initialised with these keys: the restore resumes
+    with pytest.raises(Conflict, match="holds another keyring"):
+        prepare_home(home, Keyring.create(tmp_path / "other.json").entries, None)
+
+
 def test_restore_names_pending_filings_for_repair(home: Path, tmp_path: Path, s3_server: Settings) -> None:
     """A filing in progress when the snapshot was taken comes back pending; its writer ran on the old host."""
     from archive.filing import _allocate

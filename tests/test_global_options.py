@@ -24,7 +24,9 @@ GLOBAL = ("--home", "--server", "--ca-cert", "--as")
 NOWHERE = "http://127.0.0.1:9"
 
 
-def command_paths(group: click.Group = main, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+def command_paths(
+    group: click.Group = main, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     """Every command and group below ``group``, found by walking the click tree."""
     for name, command in sorted(group.commands.items()):
         path = (*prefix, name)
@@ -48,7 +50,9 @@ def test_the_walk_finds_every_command() -> None:
 
 
 @pytest.mark.parametrize("path", PATHS, ids=" ".join)
-def test_every_command_takes_the_global_options_before_and_after_its_name(path: tuple[str, ...], tmp_path: Path) -> None:
+def test_every_command_takes_the_global_options_before_and_after_its_name(
+    path: tuple[str, ...], tmp_path: Path
+) -> None:
     cert = tmp_path / "ca.pem"
     cert.write_text("not read for --help")
     options = ["--home", str(tmp_path / "h"), "--server", NOWHERE, "--ca-cert", str(cert), "--as", "dora"]

@@ -208,7 +208,8 @@ class Session:
             return {"STRONGROOM_PASSWORD": self.passwords[login["name"]]}
         if PASSWD.search(text):
             assert self.user is not None, "'strongroom passwd' before any login"
-            return {"STRONGROOM_PASSWORD": self.passwords[self.user], "STRONGROOM_NEW_PASSWORD": f"pw-{secrets.token_hex(10)}"}
+            new = f"pw-{secrets.token_hex(10)}"  # hex: it cannot contain a user's name
+            return {"STRONGROOM_PASSWORD": self.passwords[self.user], "STRONGROOM_NEW_PASSWORD": new}
         return {}
 
     def _carry_over(self, answers: dict[str, str]) -> None:
