@@ -205,6 +205,7 @@ class Session:
 
     def _answers(self, text: str) -> dict[str, str]:
         if (login := LOGIN.search(text)) is not None:
+            assert login["name"] in self.passwords, f"no password known for {login['name']}: who printed it?"
             return {"STRONGROOM_PASSWORD": self.passwords[login["name"]]}
         if PASSWD.search(text):
             assert self.user is not None, "'strongroom passwd' before any login"
