@@ -17,14 +17,18 @@ import click
 from archive.errors import StrongroomError, UsageError
 from commands import access, audit, backup, paperwork, retention, search, service
 from commands.common import (
+    HOME_SEEN,
     State,
     actor_option,
+    add_global_options,
     check_summary,
     json_option,
     operator_actor,
     pass_state,
     print_json,
     progress,
+    root_options,
+    storage_options,
 )
 from naming import InvalidName
 
@@ -73,7 +77,7 @@ def _fail(message: str, code: int, prefix: str = "strongroom") -> None:
 def _log_internal_error(exc: BaseException) -> str:
     from config.home import resolve_home
 
-    logs = resolve_home(os.environ.get("_STRONGROOM_HOME_SEEN")) / "logs"
+    logs = resolve_home(os.environ.get(HOME_SEEN)) / "logs"
     try:
         logs.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = logs / "strongroom.log"
@@ -86,76 +90,45 @@ def _log_internal_error(exc: BaseException) -> str:
 
 
 @click.group(cls=StrongroomGroup, context_settings=CONTEXT_SETTINGS)
-@click.option(
-    "--home",
-    envvar="STRONGROOM_HOME",
-    type=click.Path(file_okay=False, path_type=str),
-    help="Home directory (config, keyring, catalog, logs, embedded storage).  [default: ~/.strongroom]",
-)
-@click.option(
-    "--server",
-    envvar="STRONGROOM_SERVER",
-    metavar="URL",
-    help="Talk to this Strongroom service (after 'strongroom login') instead of the home directory.",
-)
-@click.option(
-    "--ca-cert",
-    envvar="STRONGROOM_CA_CERT",
-    type=click.Path(dir_okay=False, exists=True),
-    help="Trust this CA certificate for --server (e.g. a self-signed service certificate).",
-)
+@root_options
 @click.version_option(package_name="strongroom")
 @click.pass_context
-def main(ctx: click.Context, home: str | None, server: str | None, ca_cert: str | None) -> None:
+def main(ctx: click.Context, home: str | None, server: str | None, ca_cert: str | None, actor: str | None) -> None:
     """Strongroom: a compliance archive of encrypted, versioned records.
 
     Records are filed under names YEAR-NUMBER-TYPE (e.g. 2026-0007-contract), encrypted
     before they leave this process, and stored in S3-compatible storage. Start with
     'strongroom init', then 'strongroom put FILE --type contract'.
 
-    Exit status: 0 success, 1 failure, 2 usage error.
+    The options --home, --server, --ca-cert and --as go before the command's name or after it
+    (where they win), on every command.
+
+    Exit status: 0 success, 1 failure, 2 usage error, 3 not permitted.
     """
     from config.home import resolve_home
 
-    resolved = resolve_home(home)
-    os.environ["_STRONGROOM_HOME_SEEN"] = str(resolved)
-    state = State(resolved, server or None, ca_cert)
+    given = click.ParameterSource.COMMANDLINE
+    state = State(resolve_home(home), server or None, ca_cert, actor,
+                  server_given=ctx.get_parameter_source("server") is given,
+                  actor_given=ctx.get_parameter_source("actor") is given)
     ctx.obj = state
     ctx.call_on_close(state.close)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command()
-@click.option("--s3-endpoint", metavar="URL", help="Use this S3 endpoint (https://host[:port]) instead of embedded storage.")
-@click.option("--bucket", default="strongroom-records", show_default=True, help="Bucket name (with --s3-endpoint).")
-@click.option("--s3-region", default="", help="Region (with --s3-endpoint).")
-@click.option("--s3-access-key", envvar="STRONGROOM_S3_ACCESS_KEY", help="Access key (with --s3-endpoint).")
-@click.option("--s3-secret-key", envvar="STRONGROOM_S3_SECRET_KEY", help="Secret key (with --s3-endpoint); prompted if missing.")
+@storage_options
 @pass_state
-def init(
-    state: State,
-    s3_endpoint: str | None,
-    bucket: str,
-    s3_region: str,
-    s3_access_key: str | None,
-    s3_secret_key: str | None,
-) -> None:
+def init(state: State, external: Any) -> None:
     """Create the home directory: configuration, S3 credentials, keyring and catalog.
 
     Safe to run again: it only creates what is missing and never replaces keys.
     Without --s3-endpoint, storage is an embedded SeaweedFS on 127.0.0.1 with
     free ports and generated credentials.
     """
-    from config.home import ExternalStorage, init_home
+    from config.home import init_home
 
-    external = None
-    if s3_endpoint:
-        if not s3_access_key:
-            raise UsageError("--s3-endpoint needs --s3-access-key (or STRONGROOM_S3_ACCESS_KEY)")
-        if not s3_secret_key:
-            s3_secret_key = click.prompt("S3 secret key", hide_input=True)
-        external = ExternalStorage(s3_endpoint, bucket, s3_region, s3_access_key, s3_secret_key or "")
-    report = init_home(state.home, external)
+    report = init_home(state.host_home, external)
     click.echo(f"home: {report.home}")
     for item in report.created:
         click.echo(f"  created {item}")
@@ -174,7 +147,7 @@ def _embedded(state: State) -> Any:
     from config.settings import load_settings
     from storage.embedded import EmbeddedServer
 
-    settings = load_settings(state.home)
+    settings = load_settings(state.host_home)
     if not settings.is_embedded:
         raise UsageError(f"storage is external ({settings.storage.endpoint}); nothing to start or stop here")
     return EmbeddedServer(settings)
@@ -217,7 +190,7 @@ def storage_status(state: State, as_json: bool) -> None:
     """Show whether storage runs and answers. Exits 1 if it does not."""
     from config.settings import load_settings
 
-    settings = load_settings(state.home)
+    settings = load_settings(state.host_home)
     if settings.is_embedded:
         from storage.embedded import EmbeddedServer
 
@@ -617,6 +590,7 @@ for _command in (service.serve, service.login, service.logout, service.passwd, s
 audit.audit.add_command(search.audit_sample)
 keys.add_command(backup.keys_export)
 keys.add_command(backup.keys_import)
+add_global_options(main)
 
 if __name__ == "__main__":
     main()

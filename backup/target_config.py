@@ -112,6 +112,23 @@ def choose_target(settings: Settings, name: str | None) -> ConfiguredTarget:
     return targets[chosen]
 
 
+def target_at(
+    settings: Settings, url: str, credentials: S3Credentials | None = None
+) -> tuple[ConfiguredTarget, Target]:
+    """A target given by where it is rather than by name (``backup restore --from``), opened.
+
+    A directory is relative to the working directory, as any path on a command line, and
+    must exist; an S3 URL uses ``credentials``, else the archive's own.
+    """
+    location = parse_location(url, Path.cwd(), allow_insecure_http=settings.storage.allow_insecure_http)
+    if credentials is not None and not isinstance(location, S3Location):
+        raise UsageError("S3 credentials go with an S3 target (https://host[:port]/bucket)")
+    if isinstance(location, DirectoryLocation) and not location.path.is_dir():
+        raise NotFound(f"there is no backup directory {location.path}")
+    configured = ConfiguredTarget(url, url, location)
+    return configured, open_target(settings, configured, credentials)
+
+
 def add_target(settings: Settings, name: str, url: str, credentials: S3Credentials | None = None) -> ConfiguredTarget:
     """Check that the target can be used (creating it if new), then record it; refuse an existing name.
 

@@ -7,6 +7,7 @@ the audit trail as ``backup.run``, ``backup.verify``, ``backup.restore``,
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from commands.common import (
     pass_state,
     print_json,
     progress,
+    storage_options,
 )
 
 if TYPE_CHECKING:
@@ -86,7 +88,7 @@ def backup() -> None:
     strongroom backup run --if-due             (daily from cron: a snapshot once a week)
     strongroom backup list
     strongroom backup verify --read-data-subset 10%
-    strongroom backup restore latest --home /srv/strongroom-new
+    strongroom backup restore latest --home /srv/strongroom --from /mnt/nas/strongroom --keys escrow.json
     strongroom backup prune --keep-weekly 8 --keep-monthly 24
     """
 
@@ -235,44 +237,120 @@ def verify(state: State, snapshot: str | None, target_name: str | None, read_dat
         sys.exit(1)
 
 
+def _target_credentials(func: Callable[..., Any]) -> Callable[..., Any]:
+    """An S3 target's own keys, passed on as ``credentials`` (None: the archive's own S3 credentials)."""
+
+    @functools.wraps(func)
+    def with_credentials(*args: Any, access_key: str | None, secret_key: str | None, **kwargs: Any) -> Any:
+        from config.settings import S3Credentials
+
+        credentials = None
+        if access_key:
+            secret_key = secret_key or click.prompt("S3 secret key of the target", hide_input=True)
+            credentials = S3Credentials(access_key, secret_key or "")
+        elif secret_key:
+            raise UsageError("--secret-key goes with --access-key")
+        return func(*args, credentials=credentials, **kwargs)
+
+    with_credentials = click.option(
+        "--secret-key", envvar="STRONGROOM_BACKUP_SECRET_KEY", help="S3 secret key (prompted if missing)."
+    )(with_credentials)
+    return click.option(
+        "--access-key", envvar="STRONGROOM_BACKUP_ACCESS_KEY",
+        help="S3 access key of the target.  [default: the archive's own S3 credentials]",
+    )(with_credentials)
+
+
 @backup.command("restore")
 @click.argument("snapshot")
 @target_option
-@click.option("--home", "into", type=click.Path(file_okay=False, path_type=Path),
-              help="Restore the whole archive into this home (initialised, keys imported, empty).  "
-                   "[default: the current home, which must then be empty]")
+@click.option("--from", "location", metavar="URL|DIR",
+              help="Where the backup is, when no target of this home names it (a new home): "
+                   "https://host[:port]/bucket[/prefix] or a directory.")
+@_target_credentials
+@click.option("--keys", "escrow", type=click.Path(dir_okay=False, exists=True, path_type=Path), metavar="FILE",
+              help="The keyring export ('keys export'): import it into the home, which must be new or empty, and "
+                   "initialise it (with the storage options below) before restoring.")
+@storage_options
 @click.option("--record", "record_name", metavar="NAME", help="Bring back just this record into the live archive.")
 @click.option("--version", type=click.IntRange(min=1), help="With --record: just this version.")
 @json_option
 @pass_state
-def restore(state: State, snapshot: str, target_name: str | None, into: Path | None, record_name: str | None,
-            version: int | None, as_json: bool) -> None:
-    """Restore SNAPSHOT ('latest', an id or a unique prefix of one).
+def restore(state: State, snapshot: str, target_name: str | None, location: str | None, credentials: Any,
+            escrow: Path | None, external: Any, record_name: str | None, version: int | None, as_json: bool) -> None:
+    """Restore SNAPSHOT ('latest', an id or a unique prefix of one) into the home.
 
     \b
-    Disaster recovery, into a new home and an empty bucket:
-      strongroom --home NEW keys import escrow.json
-      strongroom --home NEW init [--s3-endpoint URL ...]
-      strongroom --home NEW backup target add offsite URL|DIR
-      strongroom --home NEW backup restore latest --target offsite
-    (or from a working home: strongroom backup restore ID --home NEW).
-    Afterwards every version is read back and checked, and the audit trail verified.
+    Disaster recovery (or a drill), into a new home and a new, empty bucket:
+      strongroom backup restore latest --home NEW --from URL|DIR --keys escrow.json
+                                       [--s3-endpoint URL --bucket NAME ...]
+    The keyring is imported, the home initialised, every version restored, read back and
+    checked, the audit trail verified and the search index rebuilt.
 
+    \b
     One record (versions lost or damaged in the bucket) into the live archive:
       strongroom backup restore ID --record 2026-0001-contract [--version 2]
     """
     if version is not None and record_name is None:
         raise UsageError("--version goes with --record")
+    if location and target_name:
+        raise UsageError("--from and --target are alternatives (where the backup is, or the name of its target)")
     if record_name is not None:
-        if into is not None:
-            raise UsageError("--record restores into the live archive; it does not go with --home")
-        _restore_record(state, snapshot, target_name, record_name, version, as_json)
-    else:
-        _restore_home(state, snapshot, target_name, into.absolute() if into else state.home, as_json)
+        if escrow is not None or external is not None:
+            raise UsageError("--record restores into the live archive; --keys and --s3-endpoint make a new home")
+        _restore_record(state, snapshot, _source(state, target_name, location, credentials), record_name, version,
+                        as_json)
+        return
+    if external is not None and escrow is None:
+        raise UsageError("--s3-endpoint and the other storage options go with --keys (a new home is initialised)")
+    _prepare_home(state, escrow, external, location is not None, as_json)
+    _restore_home(state, snapshot, _source(state, target_name, location, credentials), as_json)
 
 
-def _restore_record(state: State, snapshot: str, target_name: str | None, name: str, version: int | None,
-                    as_json: bool) -> None:
+def _prepare_home(state: State, escrow: Path | None, external: Any, located: bool, as_json: bool) -> None:
+    """With --keys, the escrowed keyring into a new home and 'init'; without, the home must be one already."""
+    from backup.escrow import is_protected, read_export
+    from backup.restore import prepare_home
+    from config.settings import CONFIG_FILE
+
+    home = state.host_home
+    initialised = (home / CONFIG_FILE).exists()
+    if escrow is None:
+        if not initialised:
+            raise UsageError(f"{home} is not a Strongroom home: to make it one and restore into it, "
+                             "give the keyring export with --keys FILE")
+        return
+    if not located and not initialised:
+        raise UsageError("a new home has no backup targets: say where the backup is with --from URL|DIR")
+    data = _read(escrow)
+    keys = read_export(data, _passphrase(confirm=False) if is_protected(data) else None)
+    if prepare_home(home, keys, external) and not as_json:
+        click.echo(f"imported {len(keys)} key(s) from {escrow} and initialised {home}")
+
+
+def _source(state: State, target_name: str | None, location: str | None, credentials: Any
+            ) -> tuple[ConfiguredTarget, Target]:
+    """The target to restore from: at ``--from``, else the home's target called ``--target`` (or the default)."""
+    from backup.target_config import target_at
+    from config.settings import load_settings
+
+    settings = load_settings(state.host_home)
+    if location:
+        return target_at(settings, location, credentials)
+    if credentials is not None:
+        raise UsageError("--access-key goes with --from (a configured target keeps its own keys)")
+    return _open(settings, target_name)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _restore_record(state: State, snapshot: str, source: tuple[ConfiguredTarget, Target], name: str,
+                    version: int | None, as_json: bool) -> None:
     from backup.repository import load_manifest, resolve_snapshot
     from backup.restore import restore_record
     from backup.sealing import keys_of
@@ -280,7 +358,7 @@ def _restore_record(state: State, snapshot: str, target_name: str | None, name: 
 
     parse_name(name)
     archive = state.archive
-    configured, target = _open(archive.settings, target_name)
+    configured, target = source
     manifest = load_manifest(target, resolve_snapshot(target, snapshot), keys_of(archive.keyring))
     results = restore_record(archive, target, manifest, name, version)
     for result in results:
@@ -294,59 +372,83 @@ def _restore_record(state: State, snapshot: str, target_name: str | None, name: 
         click.echo(f"{result.name} v{result.version}: {result.action} ({result.detail})")
 
 
-def _restore_home(state: State, snapshot: str, target_name: str | None, home: Path, as_json: bool) -> None:
+def _restore_home(state: State, snapshot: str, source: tuple[ConfiguredTarget, Target], as_json: bool) -> None:
     from archive.reading import stored_versions
     from archive.reading import verify as verify_versions
-    from archive.service import Archive, utcnow
+    from archive.service import utcnow
     from audit.verify import verify_audit
     from backup.lock import backup_lock
     from backup.repository import load_manifest, resolve_snapshot
-    from backup.restore import restore_archive
+    from backup.restore import pending_filings, restore_archive
     from backup.sealing import keys_of
-    from config.settings import load_settings
     from retention.apply import extend_locks
 
-    settings = load_settings(state.home)  # where the target is configured; not opened as an archive
-    configured, target = _open(settings, target_name)
-    destination = state.archive if home == state.home else Archive.open(home)
-    try:
-        with backup_lock(destination.settings):
-            manifest = load_manifest(target, resolve_snapshot(target, snapshot), keys_of(destination.keyring))
-            with progress("restoring", not as_json) as (start, step):
-                report = restore_archive(destination, target, manifest, on_start=start, on_progress=step)
-    finally:
-        destination.close()
-    restored = Archive.open(home)
-    try:
-        locked = extend_locks(restored, utcnow())
-        refs = stored_versions(restored)
-        with progress("verifying", not as_json) as (start, step):
-            start(len(refs))
-            problems = verify_versions(restored, refs, step)
-        trail = verify_audit(restored, probe_lock=False)
-        _audit(restored, "backup.restore", "ok" if not problems and trail.ok else "failed", detail={
-            "target": configured.name, "snapshot": manifest.snapshot, "objects": report.objects,
-            "problems": len(problems), "audit_ok": trail.ok, "versions_locked": locked,
-        })
-    finally:
-        restored.close()
+    configured, target = source
+    destination = state.archive
+    with backup_lock(destination.settings):
+        manifest = load_manifest(target, resolve_snapshot(target, snapshot), keys_of(destination.keyring))
+        with progress("restoring", not as_json) as (start, step):
+            report = restore_archive(destination, target, manifest, on_start=start, on_progress=step)
+    state.reopen()
+    restored = state.archive
+    locked = extend_locks(restored, utcnow())
+    refs = stored_versions(restored)
+    with progress("verifying", not as_json) as (start, step):
+        start(len(refs))
+        problems = verify_versions(restored, refs, step)
+    trail = verify_audit(restored, probe_lock=False)
+    _audit(restored, "backup.restore", "ok" if not problems and trail.ok else "failed", detail={
+        "target": configured.name, "snapshot": manifest.snapshot, "objects": report.objects,
+        "problems": len(problems), "audit_ok": trail.ok, "versions_locked": locked,
+    })
+    pending = pending_filings(restored)
+    indexed, index_problem = _reindex(restored, as_json)
     if as_json:
         print_json({**report.as_dict(), "versions_locked": locked, "verified": len(refs),
-                    "problems": [p.__dict__ for p in problems],
-                    "audit": trail.as_dict()})
+                    "problems": [p.__dict__ for p in problems], "audit": trail.as_dict(),
+                    "search_indexed": indexed, "search_problem": index_problem, "pending": pending})
     else:
         for problem in problems:
             click.echo(problem.error)
         if not trail.ok:
             click.echo(f"audit trail: {trail.problem}")
         click.echo(
-            f"restored snapshot {manifest.snapshot} into {home}: {report.records} record(s), {report.versions} "
+            f"restored snapshot {manifest.snapshot} into {report.home}: {report.records} record(s), {report.versions} "
             f"version(s) ({locked} write-once again), {report.checkpoints} audit checkpoint(s); "
             f"read back {len(refs)} version(s): "
             f"{len(problems)} problem(s); audit trail {'verified' if trail.ok else 'FAILED'}"
         )
-    if problems or not trail.ok:
+        if index_problem is None:
+            click.echo(f"search index rebuilt: {indexed} version(s)")
+    if pending:
+        click.echo(f"note: {len(pending)} filing(s) were in progress when the snapshot was taken "
+                   f"({', '.join(pending[:3])}{' …' if len(pending) > 3 else ''}); their writers ran on the "
+                   "old host: finish or undo them with 'strongroom repair --force'", err=True)
+    if index_problem is not None:
+        click.echo(f"strongroom: the search index was not rebuilt ({index_problem}); "
+                   "run 'strongroom search reindex'", err=True)
+    if problems or not trail.ok or index_problem is not None:
         sys.exit(1)
+
+
+def _reindex(archive: Archive, as_json: bool) -> tuple[int, str | None]:
+    """Rebuild the restored home's search index (it is never in a backup): versions indexed, or the problem."""
+    from operations.search import reindex
+
+    with progress("indexing", not as_json) as (start, step):
+        opened: list[int] = []
+
+        def on_progress(done: int, total: int) -> None:
+            if not opened:
+                start(total)
+                opened.append(total)
+            step(done)
+
+        try:
+            report = reindex(archive, operator_actor(), on_progress)
+        except StrongroomError as exc:
+            return 0, str(exc)
+    return report.added, None
 
 
 @backup.command("prune")
@@ -393,25 +495,17 @@ def target() -> None:
 @target.command("add")
 @click.argument("name")
 @click.argument("url")
-@click.option("--access-key", envvar="STRONGROOM_BACKUP_ACCESS_KEY",
-              help="S3 access key of the target.  [default: the archive's own S3 credentials]")
-@click.option("--secret-key", envvar="STRONGROOM_BACKUP_SECRET_KEY", help="S3 secret key (prompted if missing).")
+@_target_credentials
 @pass_state
-def target_add(state: State, name: str, url: str, access_key: str | None, secret_key: str | None) -> None:
+def target_add(state: State, name: str, url: str, credentials: Any) -> None:
     """Add target NAME: https://host[:port]/bucket[/prefix] (S3) or a directory.
 
     The target is checked (and a missing bucket or directory created) before it is saved.
     """
     from backup.target_config import add_target, same_disk_warning
-    from config.settings import S3Credentials, load_settings
+    from config.settings import load_settings
 
-    settings = load_settings(state.home)
-    credentials = None
-    if access_key:
-        secret_key = secret_key or click.prompt("S3 secret key of the target", hide_input=True)
-        credentials = S3Credentials(access_key, secret_key or "")
-    elif secret_key:
-        raise UsageError("--secret-key goes with --access-key")
+    settings = load_settings(state.host_home)
     configured = add_target(settings, name, url, credentials)
     click.echo(f"backup target '{configured.name}': {configured.location}")
     warning = same_disk_warning(settings, configured)
@@ -427,7 +521,7 @@ def target_list(state: State, as_json: bool) -> None:
     from backup.target_config import load_targets, same_disk_warning
     from config.settings import load_settings
 
-    settings = load_settings(state.home)
+    settings = load_settings(state.host_home)
     rows = [
         {**t.as_dict(), "default": t.name == settings.backup.default_target,
          "warning": same_disk_warning(settings, t)}
@@ -491,13 +585,11 @@ def keys_import(state: State, file: Path) -> None:
     from backup.escrow import install_keyring, is_protected, read_export
     from config.settings import Settings
 
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {file}: {exc.strerror}") from None
+    data = _read(file)
     entries = read_export(data, _passphrase(confirm=False) if is_protected(data) else None)
-    state.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = Settings(home=state.home).keyring_path
+    home = state.host_home
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = Settings(home=home).keyring_path
     if install_keyring(path, entries):
         click.echo(f"imported {len(entries)} key(s) into {path}")
     else:

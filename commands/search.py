@@ -13,6 +13,7 @@ from commands.common import (
     State,
     actor_option,
     json_option,
+    leading_global_options,
     operator_actor,
     pass_state,
     print_json,
@@ -27,8 +28,9 @@ class _QueryByDefault(click.Group):
     """``search WORDS…`` means ``search query WORDS…``; ``search reindex`` is the other subcommand."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            args = ["query", *args]
+        start = leading_global_options(args)
+        if args[start:] and args[start] not in self.commands and args[start] not in ctx.help_option_names:
+            args = [*args[:start], "query", *args[start:]]
         return super().parse_args(ctx, args)
 
 

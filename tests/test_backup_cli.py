@@ -232,20 +232,38 @@ def test_keys_export_is_private_and_protected(home: Path, tmp_path: Path, monkey
     assert "different keyring" in one_line_error(cli(other, "keys", "import", str(escrow)), 1)
 
 
-def test_restore_into_a_new_home_from_the_working_home(home: Path, tmp_path: Path, s3_server: Settings,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def _storage_options(server: Settings) -> list[str]:
+    """``init``'s options for a new home with a bucket of its own on the suite's S3 server."""
+    credentials = server.credentials()
+    return ["--s3-endpoint", server.storage.endpoint, "--bucket", f"t-{uuid.uuid4().hex[:20]}",
+            "--s3-access-key", credentials.access_key, "--s3-secret-key", credentials.secret_key]
+
+
+def test_restore_with_keys_makes_the_new_home_in_one_step(home: Path, tmp_path: Path, s3_server: Settings,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's drill: 'backup restore ID --home NEW' failed without 'init' and after it."""
     filed_home(home)
     before = _contents(home)
     run_ok(home, "backup", "run")
     escrow = tmp_path / "escrow.json"
-    run_ok(home, "keys", "export", str(escrow), "--plain")
+    run_ok(home, "keys", "export", str(escrow), input=f"{PASSPHRASE}\n{PASSPHRASE}\n".encode())
     drill = tmp_path / "drill"
-    run_ok(drill, "keys", "import", str(escrow))
-    make_home(drill, s3_server)
-    result = run_ok(home, "backup", "restore", "latest", "--home", str(drill))
+    backups = str(home / "backups")
+    assert "--from" in one_line_error(
+        cli(home, "backup", "restore", "latest", "--home", str(drill), "--keys", str(escrow)), 2)
+    assert "go with --keys" in one_line_error(
+        cli(home, "backup", "restore", "latest", "--from", backups, *_storage_options(s3_server)), 2)
+    assert not drill.exists()
+
+    monkeypatch.setenv("STRONGROOM_KEYS_PASSPHRASE", PASSPHRASE)
+    result = run_ok(home, "backup", "restore", "latest", "--home", str(drill), "--from", backups,
+                    "--keys", str(escrow), *_storage_options(s3_server))
+    assert f"imported 1 key(s) from {escrow} and initialised {drill}" in result.stdout
     assert "read back 2 version(s): 0 problem(s); audit trail verified" in result.stdout
     assert "(2 write-once again)" in result.stdout
+    assert "search index rebuilt: 2 version(s)" in result.stdout
     assert _contents(drill) == before
+    assert (drill / "secrets" / "keyring.json").read_text() == (home / "secrets" / "keyring.json").read_text()
     restored = Archive.open(drill)
     try:
         for ref in stored_versions(restored):
@@ -253,8 +271,73 @@ def test_restore_into_a_new_home_from_the_working_home(home: Path, tmp_path: Pat
     finally:
         restored.close()
     assert events(drill, "backup.restore")[0].outcome == "ok"
-    assert "not empty" in one_line_error(cli(home, "backup", "restore", "latest", "--home", str(drill)), 1)
+    assert "2026-0001-contract" in run_ok(drill, "search", "lease").stdout  # the index of the new home
+    again = ("backup", "restore", "latest", "--home", str(drill), "--from", backups)
+    assert "not empty" in one_line_error(cli(home, *again), 1)
+    assert "not empty" in one_line_error(cli(home, *again, "--keys", str(escrow)), 1)
     assert "goes with --record" in one_line_error(cli(home, "backup", "restore", "latest", "--version", "2"), 2)
+
+
+def test_restore_with_keys_refuses_a_directory_in_use_and_another_keyring(home: Path, tmp_path: Path) -> None:
+    filed_home(home)
+    run_ok(home, "backup", "run")
+    escrow = tmp_path / "escrow.json"
+    run_ok(home, "keys", "export", str(escrow), "--plain")
+    backups = str(home / "backups")
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "notes.txt").write_text("someone's files")
+    restore = ("backup", "restore", "latest", "--from", backups, "--keys", str(escrow))
+    assert "is not empty (it holds notes.txt)" in one_line_error(cli(home, *restore, "--home", str(used)), 1)
+    other = tmp_path / "other"
+    run_ok(other, "init")  # a home with a keyring of its own
+    assert "holds another keyring" in one_line_error(cli(home, *restore, "--home", str(other)), 1)
+    assert "give the keyring export with --keys FILE" in one_line_error(
+        cli(home, "backup", "restore", "latest", "--from", backups, "--home", str(tmp_path / "new")), 2)
+    assert "there is no backup directory" in one_line_error(
+        cli(home, "backup", "restore", "latest", "--from", str(tmp_path / "nowhere")), 1)
+
+
+def test_a_new_home_for_a_restore_resumes_its_own_attempt_and_refuses_another_keyring(tmp_path: Path) -> None:
+    from archive.errors import Conflict
+    from backup.escrow import install_keyring
+    from backup.restore import prepare_home
+    from encryption.keyring import Keyring
+
+    keys = Keyring.create(tmp_path / "escrowed.json").entries
+    home = tmp_path / "new"
+    install_keyring(home / "secrets" / "keyring.json", keys)  # an attempt that stopped before 'init'
+    (home / "secrets" / "keyring.json.lock").touch()
+    assert prepare_home(home, keys, None) is True
+    assert (home / "strongroom.toml").exists()
+    assert prepare_home(home, keys, None) is False  # initialised with these keys: the restore resumes
+    with pytest.raises(Conflict, match="holds another keyring"):
+        prepare_home(home, Keyring.create(tmp_path / "other.json").entries, None)
+
+
+def test_restore_names_pending_filings_for_repair(home: Path, tmp_path: Path, s3_server: Settings) -> None:
+    """A filing in progress when the snapshot was taken comes back pending; its writer ran on the old host."""
+    from archive.filing import _allocate
+    from catalog.schema import Version
+
+    filed_home(home)
+    archive = Archive.open(home)
+    try:
+        _, version = _allocate(archive, "contract", 2026, "being filed", "tester", "a.pdf", None)
+        with archive.catalog.write() as session:
+            session.get(Version, version.id).writer = "old-host:4242"  # type: ignore[union-attr]
+    finally:
+        archive.close()
+    run_ok(home, "backup", "run")
+    escrow = tmp_path / "escrow.json"
+    run_ok(home, "keys", "export", str(escrow), "--plain")
+    drill = tmp_path / "drill"
+    result = run_ok(home, "backup", "restore", "latest", "--home", str(drill), "--from", str(home / "backups"),
+                    "--keys", str(escrow), *_storage_options(s3_server), "--json")
+    assert json.loads(result.stdout)["pending"] == ["2026-0002-contract v1"]
+    assert "2026-0002-contract v1" in result.stderr and "strongroom repair --force" in result.stderr
+    repaired = json.loads(run_ok(drill, "repair", "--force", "--json").stdout)
+    assert [(a["name"], a["action"]) for a in repaired] == [("2026-0002-contract", "voided")]
 
 
 def test_restore_one_record_into_the_live_archive(home: Path) -> None:
@@ -288,10 +371,8 @@ def _contents(home: Path) -> dict[tuple[str, int], bytes]:
         archive.close()
 
 
-def test_disaster_recovery_on_a_new_host_with_the_documented_commands(
-    home: Path, tmp_path: Path, s3_server: Settings
-) -> None:
-    """The README's sequence: keys import, init, target add, restore latest — after losing home and bucket."""
+def test_disaster_recovery_into_an_initialised_empty_home(home: Path, tmp_path: Path, s3_server: Settings) -> None:
+    """Without --keys: keys import, init, target add, restore latest — after losing home and bucket."""
     import shutil
 
     filed_home(home)
@@ -310,6 +391,7 @@ def test_disaster_recovery_on_a_new_host_with_the_documented_commands(
     result = run_ok(new_home, "backup", "restore", "latest", "--target", "nas", "--json")
     report = json.loads(result.stdout)
     assert report["problems"] == [] and report["audit"]["ok"] and report["verified"] == 2
+    assert report["search_indexed"] == 2 and report["pending"] == []
     assert _contents(new_home) == before
     run_ok(new_home, "audit", "verify")
     run_ok(new_home, "backup", "run", "--target", "nas")  # and the restored archive backs up again
