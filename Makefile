@@ -8,7 +8,7 @@ export STRONGROOM_HOME ?= $(HOME)/.strongroom
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench screenshots venv clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,17 @@ test: $(STAMP) $(CHROMIUM)
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+# The README's pictures: the browser tests photograph the pages into docs/screenshots/ (a plain
+# test run keeps them in a temporary directory). Chinese pages need a CJK font, installed once.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+
+screenshots: $(STAMP) $(CHROMIUM) $(CJK_FONT)
+	STRONGROOM_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/test_web_browser.py -k photographed
+
+$(CJK_FONT):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

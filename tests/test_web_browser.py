@@ -3,7 +3,9 @@
 One service and one browser for the whole module; each user has a browser context of their
 own (cookies apart), logged in through the login form. Pages are checked with axe-core
 (labels and contrast must pass) and at 375 px wide, and screenshots of the main pages are
-written to ``docs/screenshots/`` for the README.
+taken: into a temporary directory, or into ``$STRONGROOM_SCREENSHOTS`` when it is set, which
+``make screenshots`` does to retake the README's pictures in ``docs/screenshots/`` (a test run
+leaves the work tree as it was).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 import time
 import warnings
@@ -27,11 +30,10 @@ from access.actor import Actor
 from accounts.users import add_user
 from archive.service import Archive
 from config.settings import Settings
-from tests.conftest import REPO, make_home
+from tests.conftest import make_home
 from tests.service_helpers import Service, start_service
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = REPO / "docs" / "screenshots"
 PASSWORDS = {
     "dora": ("director", "d1rector-web-pw"),
     "sam": ("staff", "st4ff-web-pw"),
@@ -379,23 +381,31 @@ def test_compliance_lists_overdue_paperwork_and_generates_a_template(open_as: Op
 # -- accessibility, narrow screens, screenshots ---------------------------------------------
 
 
-def check_page(page: Page, shot: str) -> None:
-    """axe-core finds no label or contrast problem; nothing scrolls sideways at 375 px; a screenshot for the docs."""
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: ``$STRONGROOM_SCREENSHOTS`` (``make screenshots``), else a temporary directory."""
+    chosen = os.environ.get("STRONGROOM_SCREENSHOTS")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def check_page(page: Page, shot: Path) -> None:
+    """axe-core finds no label or contrast problem; nothing scrolls sideways at 375 px; a screenshot ``shot``."""
     results = Axe().run(page)
     violations = results.response["violations"]
     required = [v for v in violations if v["id"] in REQUIRED_RULES]
     assert not required, [(v["id"], [n["target"] for n in v["nodes"]]) for v in required]
     for other in violations:
-        warnings.warn(f"{shot}: axe {other['id']}: {other['help']}", stacklevel=2)
-    page.screenshot(path=str(SCREENSHOTS / f"{shot}.png"))
+        warnings.warn(f"{shot.stem}: axe {other['id']}: {other['help']}", stacklevel=2)
+    page.screenshot(path=str(shot))
     page.set_viewport_size({"width": 375, "height": 800})
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{shot}: {overflow} px of horizontal scroll at 375 px"
+    assert overflow <= 0, f"{shot.stem}: {overflow} px of horizontal scroll at 375 px"
     page.set_viewport_size(DESKTOP)
 
 
-def test_main_pages_pass_axe_fit_375_px_and_are_photographed(open_as: Open, service: Service) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_main_pages_pass_axe_fit_375_px_and_are_photographed(open_as: Open, service: Service, screenshots: Path) -> None:
     contract = file_via_api(service, "sam", "contract", CONTRACT, "Lease, branch 7")
     approved = request_via_api(service, "sam", contract)
     with service.client("dora") as http:
@@ -407,28 +417,28 @@ def test_main_pages_pass_axe_fit_375_px_and_are_photographed(open_as: Open, serv
 
     anonymous = open_as(None)
     anonymous.goto("/web/login")
-    check_page(anonymous, "login")
+    check_page(anonymous, screenshots / "login.png")
     chinese = open_as("sam", lang="zh")
-    check_page(chinese, "records-zh")
+    check_page(chinese, screenshots / "records-zh.png")
     sam = open_as("sam")
-    check_page(sam, "records")
+    check_page(sam, screenshots / "records.png")
     sam.set_viewport_size({"width": 375, "height": 760})
-    sam.screenshot(path=str(SCREENSHOTS / "records-375.png"))
+    sam.screenshot(path=str(screenshots / "records-375.png"))
     sam.set_viewport_size(DESKTOP)
     sam.goto("/web/upload")
-    check_page(sam, "upload")
+    check_page(sam, screenshots / "upload.png")
     sam.goto(f"/web/records/{contract}")
-    check_page(sam, "record")
+    check_page(sam, screenshots / "record.png")
     sam.goto(f"/web/records/{pending}")
-    check_page(sam, "request-access")
+    check_page(sam, screenshots / "request-access.png")
     dora = open_as("dora")
     dora.goto("/web/access")
-    check_page(dora, "access")
+    check_page(dora, screenshots / "access.png")
     dora.goto("/web/compliance")
-    check_page(dora, "compliance")
+    check_page(dora, screenshots / "compliance.png")
     alice = open_as("alice")
     alice.goto("/web/search")
     search_until_found(alice, "lease", letter, notice="(not listed)")
-    check_page(alice, "search")
+    check_page(alice, screenshots / "search.png")
     alice.goto("/web/audit")
-    check_page(alice, "audit")
+    check_page(alice, screenshots / "audit.png")
