@@ -456,9 +456,12 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
     \b
     damaged     the stored bytes are wrong (authentication, checksum or size) or gone
     unreadable  the storage answers but cannot deliver that object, or no key opens it
-    foreign     an object version or delete marker under the record keys that the
-                archive did not write (put there with the S3 credentials)
+    missing     a void or disposed record's number marker (numbers/NAME) is not in the
+                bucket: run 'strongroom repair'
+    foreign     an object version or delete marker under the record keys (numbers/ too)
+                that the archive did not write (put there with the S3 credentials)
 
+    Every void or disposed record's marker is checked too (damaged, unreadable or missing).
     One line per problem, then a summary. Exits 1 on any problem; an unreachable storage
     stops the check (exit 1).
     """
@@ -473,7 +476,7 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
             click.echo(problem.error)
         for finding in report.foreign:
             click.echo(finding.line)
-        click.echo(check_summary(report.checked, "version", report.counts()))
+        click.echo(check_summary(report.checked, "version", report.counts(), (report.markers, "number marker")))
     if not report.ok:
         sys.exit(1)
 
