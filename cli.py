@@ -521,7 +521,10 @@ def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
     Only object versions that authenticate from end to end and whose sealed metadata
     names the record (and version) of their key are used; every other version is listed
     as forged (one line each, on stderr) and ignored. Void and disposed numbers come back
-    from their number markers, so no name is issued twice.
+    from their number markers, so no name is issued twice. An object the storage cannot
+    deliver is listed as unreadable, with what its record may lack, and the rebuild goes
+    on (exit 1): a record none of whose objects can be read comes back void, keeping its
+    number.
     """
     from archive.rebuild import backup_catalog, rebuild
 
@@ -532,18 +535,21 @@ def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
     data = {**report.as_dict(), "previous_catalog": saved}
     if as_json:
         print_json(data)
-        return
-    if saved:
-        click.echo(f"previous catalog copied to {saved}")
-    for forged in report.forged:
-        click.echo(f"forged {forged}", err=True)
-    for skipped in report.skipped:
-        click.echo(f"skipped {skipped}", err=True)
-    click.echo(
-        f"rebuilt catalog: {report.records} record(s), {report.versions} version(s), {report.voids} void number(s), "
-        f"{report.disposed} disposed from {report.objects} object version(s); "
-        f"{len(report.forged)} forged or foreign version(s) ignored, {len(report.skipped)} skipped"
-    )
+    else:
+        if saved:
+            click.echo(f"previous catalog copied to {saved}")
+        for label, items in (("forged", report.forged), ("skipped", report.skipped),
+                             ("unreadable", report.unreadable), ("incomplete", report.incomplete)):
+            for item in items:
+                click.echo(f"{label} {item}", err=True)
+        click.echo(
+            f"rebuilt catalog: {report.records} record(s), {report.versions} version(s), {report.voids} void "
+            f"number(s), {report.disposed} disposed from {report.objects} object version(s); "
+            f"{len(report.forged)} forged or foreign version(s) ignored, {len(report.skipped)} skipped, "
+            f"{len(report.unreadable)} unreadable"
+        )
+    if report.unreadable:
+        sys.exit(1)
 
 
 @main.group()

@@ -162,7 +162,7 @@ class VerifyReport:
         return not self.problems and not self.foreign
 
     def counts(self) -> dict[str, int]:
-        """``ok``, ``damaged``, ``unreadable`` and ``missing`` versions and markers; ``foreign`` versions and delete markers."""
+        """``ok``, ``damaged``, ``unreadable``, ``missing`` versions and markers; ``foreign`` versions, delete markers."""
         kinds = [problem.kind for problem in self.problems]
         return {"ok": self.checked + self.markers - len(kinds), DAMAGED: kinds.count(DAMAGED),
                 UNREADABLE: kinds.count(UNREADABLE), MISSING: kinds.count(MISSING), "foreign": len(self.foreign)}
