@@ -561,20 +561,26 @@ def keys() -> None:
 @json_option
 @pass_state
 def keys_list(state: State, as_json: bool) -> None:
-    """List keys, newest (primary) first, with how many versions each encrypts."""
-    from archive.rotation import key_usage
+    """List keys, newest (primary) first, with how many versions and number markers each encrypts."""
+    from archive.rotation import key_usage, marker_usage
 
     archive = state.archive
     usage = key_usage(archive)
+    sealing, unknown = marker_usage(archive)
     rows = [
-        {"id": entry.id, "created": entry.created, "primary": index == 0, "versions": usage.get(entry.id, 0)}
+        {"id": entry.id, "created": entry.created, "primary": index == 0, "versions": usage.get(entry.id, 0),
+         "markers": sealing.get(entry.id, 0)}
         for index, entry in enumerate(archive.keyring.entries)
     ]
+    if unknown:
+        click.echo(f"{len(unknown)} number marker(s) cannot be read, so their key is unknown ({', '.join(unknown)}): "
+                   "see 'strongroom verify'", err=True)
     if as_json:
         print_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']}  {row['created']}  {row['versions']:>6} version(s)" + ("  primary" if row["primary"] else ""))
+        click.echo(f"{row['id']}  {row['created']}  {row['versions']:>6} version(s)  {row['markers']:>4} marker(s)"
+                   + ("  primary" if row["primary"] else ""))
 
 
 @keys.command("rotate")
@@ -584,7 +590,9 @@ def keys_rotate(state: State, as_json: bool) -> None:
     """Add a new key and re-encrypt every stored object (and number marker) with it.
 
     If an earlier rotation was interrupted, this resumes it instead of adding
-    another key. Old keys stay in the keyring until 'keys retire'.
+    another key. Old keys stay in the keyring until 'keys retire'. A version that is
+    damaged or unreadable is one line, stays under its old key, and the rotation goes
+    on with the others (exit 1): restore it, then run 'keys rotate' again to finish.
     """
     from archive.rotation import rotate
     from audit.trail import record as audit
@@ -592,13 +600,20 @@ def keys_rotate(state: State, as_json: bool) -> None:
     with progress("re-encrypting", not as_json) as (start, step):
         report = rotate(state.archive, on_start=start, on_progress=step)
     audit(state.archive, operator_actor(), "keys.rotate",
-          detail={"key": report.key_id, "added": report.added, "reencrypted": report.reencrypted})
+          detail={"key": report.key_id, "added": report.added, "reencrypted": report.reencrypted,
+                  "failed": [problem.error for problem in report.failed]})
     if as_json:
-        print_json(report.__dict__)
-        return
-    verb = "added key" if report.added else "resumed rotation to key"
-    click.echo(f"{verb} {report.key_id}; re-encrypted {report.reencrypted} version(s) "
-               f"and {report.markers} number marker(s)")
+        print_json(report.as_dict())
+    else:
+        for problem in report.failed:
+            click.echo(f"not re-encrypted: {problem.error}")
+        verb = "added key" if report.added else "resumed rotation to key"
+        click.echo(f"{verb} {report.key_id}; re-encrypted {report.reencrypted} version(s) "
+                   f"and {report.markers} number marker(s)"
+                   + (f"; {len(report.failed)} not re-encrypted (they keep their old key): restore them, then "
+                      "run 'strongroom keys rotate' again to finish" if report.failed else ""))
+    if report.failed:
+        sys.exit(1)
 
 
 @keys.command("retire")

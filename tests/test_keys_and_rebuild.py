@@ -23,7 +23,7 @@ from encryption.envelope import HEADER, parse_header
 from config.settings import Settings
 from storage.s3 import StoredObject
 from tests.conftest import cli, cli_process
-from tests.helpers import all_object_bytes, flip_byte_in_volume, put_bytes, raw_object
+from tests.helpers import all_object_bytes, flip_byte_in_volume, put_bytes, raw_object, replace_stored_bytes
 from tests.service_helpers import start_with_users
 from tests.test_filing import _Failing
 
@@ -356,6 +356,10 @@ def test_rotation_reencrypts_number_markers_and_retire_keeps_a_key_that_still_se
     old_key = archive.keyring.primary.id
     new_key = archive.keyring.add_key().id  # a key added, nothing re-encrypted yet
     assert retire(archive) == [], "the void number's marker is sealed with the old key"
+    rows = json.loads(cli(home, "keys", "list", "--json").output)
+    listed = [(row["id"], row["versions"], row["markers"]) for row in rows]
+    assert listed == [(new_key, 0, 0), (old_key, 1, 1)], "keys list says why the old key stays"
+    assert cli(home, "keys", "list").output.splitlines()[1].endswith("1 version(s)     1 marker(s)")
     report = rotate(archive)
     assert (report.added, report.reencrypted, report.markers) == (False, 1, 1)
     marker = find_marker(archive, "2026-0001-letter")
@@ -432,3 +436,53 @@ def test_rebuild_reports_unreadable_versions_goes_on_and_keeps_every_number(home
     listed = {r["name"]: r for r in json.loads(cli(home, "ls", "--all", "--json").output)}
     assert (listed[last]["state"], listed[last]["title"]) == ("active", "Last")
     assert listed[amended]["versions"] == 2
+
+
+def test_a_damaged_or_unreadable_version_is_one_line_and_rotation_goes_on_then_resumes(
+    home: Path, s3_server: Settings
+):
+    archive = Archive.open(home)
+    try:
+        damaged = put_bytes(archive, b"a contract whose object is replaced " * 40).name
+        unreadable = put_bytes(archive, b"a contract on a failing disk " * 400).name
+        intact = put_bytes(archive, b"an intact contract " * 40).name
+        with pytest.raises(StrongroomError):
+            file_record(archive, _Failing(), record_type="letter", year=2026, actor="tester")  # type: ignore[arg-type]
+        _, stored = raw_object(archive, unreadable, 1)
+        bucket, old_key = archive.store.bucket, archive.keyring.primary.id
+    finally:
+        archive.close()
+    assert cli(home, "backup", "run").exit_code == 0
+    archive = Archive.open(home)
+    try:
+        replace_stored_bytes(archive, damaged, 1, b"SRMOBJ01" + bytes(range(256)) * 4)
+    finally:
+        archive.close()
+    flip_byte_in_volume(s3_server, bucket, stored)
+
+    result = cli(home, "keys", "rotate")
+    assert result.exit_code == 1, result.output
+    assert "error: internal error" not in result.output and "Traceback" not in result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith(f"not re-encrypted: integrity error in {damaged} v1: ") for line in lines), lines
+    assert any(line.startswith(f"not re-encrypted: {unreadable} v1 is unreadable: the storage cannot deliver "
+                               f"current/{unreadable} version") for line in lines), lines
+    new_key = json.loads(cli(home, "keys", "list", "--json").output)[0]["id"]
+    assert lines[-1] == (f"added key {new_key}; re-encrypted 1 version(s) and 1 number marker(s); 2 not re-encrypted "
+                         "(they keep their old key): restore them, then run 'strongroom keys rotate' again to finish")
+    listed = {row["id"]: row for row in json.loads(cli(home, "keys", "list", "--json").output)}
+    assert (listed[new_key]["versions"], listed[new_key]["markers"]) == (1, 1)
+    assert (listed[old_key]["versions"], listed[old_key]["markers"]) == (2, 0)
+    assert f"{old_key}  " in cli(home, "keys", "list").output
+    assert "1 marker(s)  primary" in cli(home, "keys", "list").output
+    assert json.loads(cli(home, "keys", "retire", "--json").output) == [], "the old key still opens two versions"
+
+    for name in (damaged, unreadable):
+        assert cli(home, "backup", "restore", "latest", "--record", name).exit_code == 0
+    resumed = cli(home, "keys", "rotate", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    report = json.loads(resumed.output)
+    assert (report["key_id"], report["added"], report["reencrypted"], report["failed"]) == (new_key, False, 2, [])
+    assert json.loads(cli(home, "keys", "retire", "--json").output) == [old_key]
+    for name in (damaged, unreadable, intact):
+        assert cli(home, "get", name, "-o", "-").exit_code == 0
