@@ -111,11 +111,6 @@ def ensure_marker(archive: Archive, record: Numbered, kind: str, reason: str) ->
     return True
 
 
-def all_markers(archive: Archive) -> list[NumberMarker]:
-    """The newest authentic marker of every record that has one (versions that cannot be read are passed over)."""
-    return scan_markers(archive)[0]
-
-
 def scan_markers(archive: Archive) -> tuple[list[NumberMarker], list[tuple[str, ObjectUnreadable]]]:
     """The newest authentic marker of every record that has one, and the records that have none but one unreadable.
 
