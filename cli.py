@@ -429,9 +429,12 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
     \b
     damaged     the stored bytes are wrong (authentication, checksum or size) or gone
     unreadable  the storage answers but cannot deliver that object, or no key opens it
-    foreign     an object version or delete marker under the record keys that the
-                archive did not write (put there with the S3 credentials)
+    missing     a void or disposed record's number marker (numbers/NAME) is not in the
+                bucket: run 'strongroom repair'
+    foreign     an object version or delete marker under the record keys (numbers/ too)
+                that the archive did not write (put there with the S3 credentials)
 
+    Every void or disposed record's marker is checked too (damaged, unreadable or missing).
     One line per problem, then a summary. Exits 1 on any problem; an unreachable storage
     stops the check (exit 1).
     """
@@ -446,7 +449,7 @@ def verify(state: State, name: str | None, as_json: bool) -> None:
             click.echo(problem.error)
         for finding in report.foreign:
             click.echo(finding.line)
-        click.echo(check_summary(report.checked, "version", report.counts()))
+        click.echo(check_summary(report.checked, "version", report.counts(), (report.markers, "number marker")))
     if not report.ok:
         sys.exit(1)
 
@@ -491,7 +494,10 @@ def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
     Only object versions that authenticate from end to end and whose sealed metadata
     names the record (and version) of their key are used; every other version is listed
     as forged (one line each, on stderr) and ignored. Void and disposed numbers come back
-    from their number markers, so no name is issued twice.
+    from their number markers, so no name is issued twice. An object the storage cannot
+    deliver is listed as unreadable, with what its record may lack, and the rebuild goes
+    on (exit 1): a record none of whose objects can be read comes back void, keeping its
+    number.
     """
     from archive.rebuild import backup_catalog, rebuild
 
@@ -502,18 +508,21 @@ def catalog_rebuild(state: State, replace: bool, as_json: bool) -> None:
     data = {**report.as_dict(), "previous_catalog": saved}
     if as_json:
         print_json(data)
-        return
-    if saved:
-        click.echo(f"previous catalog copied to {saved}")
-    for forged in report.forged:
-        click.echo(f"forged {forged}", err=True)
-    for skipped in report.skipped:
-        click.echo(f"skipped {skipped}", err=True)
-    click.echo(
-        f"rebuilt catalog: {report.records} record(s), {report.versions} version(s), {report.voids} void number(s), "
-        f"{report.disposed} disposed from {report.objects} object version(s); "
-        f"{len(report.forged)} forged or foreign version(s) ignored, {len(report.skipped)} skipped"
-    )
+    else:
+        if saved:
+            click.echo(f"previous catalog copied to {saved}")
+        for label, items in (("forged", report.forged), ("skipped", report.skipped),
+                             ("unreadable", report.unreadable), ("incomplete", report.incomplete)):
+            for item in items:
+                click.echo(f"{label} {item}", err=True)
+        click.echo(
+            f"rebuilt catalog: {report.records} record(s), {report.versions} version(s), {report.voids} void "
+            f"number(s), {report.disposed} disposed from {report.objects} object version(s); "
+            f"{len(report.forged)} forged or foreign version(s) ignored, {len(report.skipped)} skipped, "
+            f"{len(report.unreadable)} unreadable"
+        )
+    if report.unreadable:
+        sys.exit(1)
 
 
 @main.group()
@@ -525,20 +534,26 @@ def keys() -> None:
 @json_option
 @pass_state
 def keys_list(state: State, as_json: bool) -> None:
-    """List keys, newest (primary) first, with how many versions each encrypts."""
-    from archive.rotation import key_usage
+    """List keys, newest (primary) first, with how many versions and number markers each encrypts."""
+    from archive.rotation import key_usage, marker_usage
 
     archive = state.archive
     usage = key_usage(archive)
+    sealing, unknown = marker_usage(archive)
     rows = [
-        {"id": entry.id, "created": entry.created, "primary": index == 0, "versions": usage.get(entry.id, 0)}
+        {"id": entry.id, "created": entry.created, "primary": index == 0, "versions": usage.get(entry.id, 0),
+         "markers": sealing.get(entry.id, 0)}
         for index, entry in enumerate(archive.keyring.entries)
     ]
+    if unknown:
+        click.echo(f"{len(unknown)} number marker(s) cannot be read, so their key is unknown ({', '.join(unknown)}): "
+                   "see 'strongroom verify'", err=True)
     if as_json:
         print_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['id']}  {row['created']}  {row['versions']:>6} version(s)" + ("  primary" if row["primary"] else ""))
+        click.echo(f"{row['id']}  {row['created']}  {row['versions']:>6} version(s)  {row['markers']:>4} marker(s)"
+                   + ("  primary" if row["primary"] else ""))
 
 
 @keys.command("rotate")
@@ -548,7 +563,9 @@ def keys_rotate(state: State, as_json: bool) -> None:
     """Add a new key and re-encrypt every stored object (and number marker) with it.
 
     If an earlier rotation was interrupted, this resumes it instead of adding
-    another key. Old keys stay in the keyring until 'keys retire'.
+    another key. Old keys stay in the keyring until 'keys retire'. A version that is
+    damaged or unreadable is one line, stays under its old key, and the rotation goes
+    on with the others (exit 1): restore it, then run 'keys rotate' again to finish.
     """
     from archive.rotation import rotate
     from audit.trail import record as audit
@@ -556,13 +573,20 @@ def keys_rotate(state: State, as_json: bool) -> None:
     with progress("re-encrypting", not as_json) as (start, step):
         report = rotate(state.archive, on_start=start, on_progress=step)
     audit(state.archive, operator_actor(), "keys.rotate",
-          detail={"key": report.key_id, "added": report.added, "reencrypted": report.reencrypted})
+          detail={"key": report.key_id, "added": report.added, "reencrypted": report.reencrypted,
+                  "failed": [problem.error for problem in report.failed]})
     if as_json:
-        print_json(report.__dict__)
-        return
-    verb = "added key" if report.added else "resumed rotation to key"
-    click.echo(f"{verb} {report.key_id}; re-encrypted {report.reencrypted} version(s) "
-               f"and {report.markers} number marker(s)")
+        print_json(report.as_dict())
+    else:
+        for problem in report.failed:
+            click.echo(f"not re-encrypted: {problem.error}")
+        verb = "added key" if report.added else "resumed rotation to key"
+        click.echo(f"{verb} {report.key_id}; re-encrypted {report.reencrypted} version(s) "
+                   f"and {report.markers} number marker(s)"
+                   + (f"; {len(report.failed)} not re-encrypted (they keep their old key): restore them, then "
+                      "run 'strongroom keys rotate' again to finish" if report.failed else ""))
+    if report.failed:
+        sys.exit(1)
 
 
 @keys.command("retire")

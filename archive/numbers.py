@@ -24,7 +24,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from archive.errors import KeyMissing
+from archive.errors import KeyMissing, ObjectUnreadable
 from archive.objects import OpenedObject, iter_plaintext, new_nonce, open_object, still_locked, write_object
 from archive.service import Archive, as_utc, utcnow
 from catalog.schema import Record, RecordState
@@ -37,6 +37,8 @@ VOID = "void"
 DISPOSED = "disposed"
 KINDS = (VOID, DISPOSED)
 STATE_OF_KIND = {VOID: RecordState.VOID, DISPOSED: RecordState.DISPOSED}
+UNREADABLE_VOID = "catalog rebuild could not read any object of it"
+"""How a void reason begins when ``catalog rebuild`` kept a number for objects it could not read."""
 
 
 class NotAMarker(ValueError):
@@ -109,10 +111,21 @@ def ensure_marker(archive: Archive, record: Numbered, kind: str, reason: str) ->
     return True
 
 
-def all_markers(archive: Archive) -> list[NumberMarker]:
-    """The newest authentic marker of every record that has one."""
-    listed = _names_with_markers(archive.store.list_versions(NUMBERS_PREFIX))
-    return [marker for marker in (find_marker(archive, name) for name in sorted(listed)) if marker is not None]
+def scan_markers(archive: Archive) -> tuple[list[NumberMarker], list[tuple[str, ObjectUnreadable]]]:
+    """The newest authentic marker of every record that has one, and the records that have none but one unreadable.
+
+    For those, the storage could not deliver a version under ``numbers/NAME``: which key seals
+    it, or what it says, cannot be known until it reads again or ``repair`` writes it anew.
+    """
+    markers = []
+    unreadable = []
+    for name in sorted(_names_with_markers(archive.store.list_versions(NUMBERS_PREFIX))):
+        found = look_for_marker(archive, name)
+        if found.marker is not None:
+            markers.append(found.marker)
+        elif found.unreadable:
+            unreadable.append((name, found.unreadable[0]))
+    return markers, unreadable
 
 
 def rewrite_marker(archive: Archive, marker: NumberMarker) -> None:
@@ -130,15 +143,31 @@ def rewrite_marker(archive: Archive, marker: NumberMarker) -> None:
 
 
 def find_marker(archive: Archive, name: str) -> NumberMarker | None:
-    """The newest authentic marker of a record, if any (forged or foreign versions are passed over)."""
+    """The newest authentic marker of a record, if any (forged, foreign and unreadable versions are passed over)."""
+    return look_for_marker(archive, name).marker
+
+
+@dataclass(frozen=True)
+class MarkerSearch:
+    """The newest authentic marker under a record's marker key, and the versions there the storage could not deliver."""
+
+    marker: NumberMarker | None
+    unreadable: list[ObjectUnreadable]
+
+
+def look_for_marker(archive: Archive, name: str) -> MarkerSearch:
+    """Open the versions under ``numbers/NAME``, newest first, until one is the record's authentic marker."""
     key = number_key(parse_name(name))
     stored = [v for v in archive.store.list_versions(key) if v.key == key]
+    unreadable = []
     for version in sorted(stored, key=lambda v: v.last_modified or datetime.min, reverse=True):
         try:
-            return open_marker(archive, version)
+            return MarkerSearch(open_marker(archive, version), unreadable)
+        except ObjectUnreadable as exc:
+            unreadable.append(exc)
         except (EnvelopeError, KeyMissing, MissingObject, InvalidName, NotAMarker):
             continue
-    return None
+    return MarkerSearch(None, unreadable)
 
 
 def open_marker(archive: Archive, stored: StoredVersion) -> NumberMarker:
@@ -185,13 +214,29 @@ def names(meta: dict[str, object], name: RecordName) -> bool:
     )
 
 
+def marker_kind(state: str, void_reason: str | None) -> str | None:
+    """The marker a record in this state must have in the bucket: void, disposed, or none.
+
+    Active, pending and disposing records need none (a disposing record's marker is being
+    written); nor does a number ``catalog rebuild`` kept as void because it could not read the
+    record's objects (:data:`UNREADABLE_VOID`): those objects keep the number in the bucket,
+    and a void marker would make every later rebuild void the record, even once they read again.
+    """
+    if state == RecordState.DISPOSED:
+        return DISPOSED
+    if state == RecordState.VOID and not (void_reason or "").startswith(UNREADABLE_VOID):
+        return VOID
+    return None
+
+
 def missing_markers(archive: Archive) -> list[tuple[Numbered, str, str]]:
-    """Void and disposed records whose marker is not in the bucket: (record, kind, reason)."""
+    """Void and disposed records whose marker is not in the bucket (or cannot be read): (record, kind, reason)."""
     with archive.catalog.read() as session:
         rows = session.scalars(
             select(Record).where(Record.state.in_([RecordState.VOID, RecordState.DISPOSED])).order_by(Record.id)
         ).all()
-        wanted = [(Numbered.of(r), VOID if r.state == RecordState.VOID else DISPOSED, _reason(r)) for r in rows]
+        wanted = [(Numbered.of(r), kind, _reason(r)) for r in rows
+                  if (kind := marker_kind(r.state, r.void_reason)) is not None]
     if not wanted:
         return []
     present = _names_with_markers(archive.store.list_versions(NUMBERS_PREFIX))

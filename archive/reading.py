@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable
 from archive.inventory import Finding, check_bucket
-from archive.objects import iter_plaintext, open_object
-from archive.records import lookup
+from archive.objects import OpenedObject, iter_plaintext, open_object
+from archive.problems import DAMAGED, MISSING, PER_OBJECT, UNREADABLE, Problem, problem_of
+from archive.records import find_record, lookup
 from archive.service import Archive
 from catalog.schema import Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
+from naming import parse_name
 from storage.s3 import MissingObject
 
 
@@ -57,20 +60,42 @@ def resolve(archive: Archive, name_text: str, version: int | None = None) -> Ver
         return VersionRef.of(record, found)
 
 
-def read_version(archive: Archive, ref: VersionRef) -> Iterator[bytes]:
-    """Yield the plaintext of a version; raise :class:`IntegrityError` on any mismatch.
+def open_version(archive: Archive, ref: VersionRef) -> OpenedObject:
+    """Open the object of a version and check that it is that version (nonce, name, number, checksum, size).
 
-    Each chunk is authenticated before it is yielded; the SHA-256 of the whole is
-    checked against the object's metadata and the catalog once the last chunk is read.
+    Raises :class:`IntegrityError` (its bytes are wrong or gone), :class:`KeyMissing` or
+    :class:`ObjectUnreadable`, each naming the version.
     """
-    try:
+    with _errors_of(ref):
         opened = open_object(archive, ref.object_key, ref.s3_version_id, ref.stored_size)
         meta = opened.meta
         if opened.nonce != ref.nonce or meta.get("name") != ref.name or meta.get("version") != ref.version:
             raise EnvelopeError("the stored object is not this version (swapped or replaced)")
         if meta.get("sha256") != ref.sha256 or meta.get("size") != ref.size:
             raise EnvelopeError("the stored object's checksum differs from the catalog")
+        return opened
+
+
+def read_opened(archive: Archive, ref: VersionRef, opened: OpenedObject) -> Iterator[bytes]:
+    """Yield the authenticated plaintext of a version opened by :func:`open_version` (errors as it raises them)."""
+    with _errors_of(ref):
         yield from iter_plaintext(archive, opened)
+
+
+def read_version(archive: Archive, ref: VersionRef) -> Iterator[bytes]:
+    """Yield the plaintext of a version; raise :class:`IntegrityError` on any mismatch.
+
+    Each chunk is authenticated before it is yielded; the SHA-256 of the whole is
+    checked against the object's metadata and the catalog once the last chunk is read.
+    """
+    yield from read_opened(archive, ref, open_version(archive, ref))
+
+
+@contextmanager
+def _errors_of(ref: VersionRef) -> Iterator[None]:
+    """Failures of one version's object as the archive reports them, naming the version."""
+    try:
+        yield
     except EnvelopeError as exc:
         raise IntegrityError(f"integrity error in {ref.label}: {exc}") from None
     except MissingObject:
@@ -81,22 +106,11 @@ def read_version(archive: Archive, ref: VersionRef) -> Iterator[bytes]:
         raise ObjectUnreadable(f"{ref.label} is unreadable: {exc}") from None
 
 
-DAMAGED = "damaged"
-UNREADABLE = "unreadable"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A version that failed its check: ``damaged`` (its bytes are wrong or gone) or ``unreadable``."""
-
-    name: str
-    version: int
-    kind: str
-    error: str
-
-
 def stored_versions(archive: Archive, name_text: str | None = None) -> list[VersionRef]:
-    """Every stored version, of one record or of the whole archive, in name order."""
+    """Every stored version, of one record or of the whole archive, in name order.
+
+    A void or disposed record, named, has none (``verify NAME`` then checks its number marker).
+    """
     with archive.catalog.read() as session:
         query = (
             select(Record)
@@ -105,7 +119,10 @@ def stored_versions(archive: Archive, name_text: str | None = None) -> list[Vers
             .order_by(Record.year, Record.type, Record.number)
         )
         if name_text is not None:
-            record, _ = lookup(session, name_text)
+            record = find_record(session, parse_name(name_text))
+            if record.state in (RecordState.VOID, RecordState.DISPOSED):
+                return []
+            lookup(session, name_text)
             query = query.where(Record.id == record.id)
         return [
             VersionRef.of(record, version)
@@ -126,18 +143,17 @@ def check_version(archive: Archive, ref: VersionRef) -> Problem | None:
     try:
         for _ in read_version(archive, ref):
             pass
-    except IntegrityError as exc:
-        return Problem(ref.name, ref.version, DAMAGED, str(exc))
-    except (ObjectUnreadable, KeyMissing) as exc:
-        return Problem(ref.name, ref.version, UNREADABLE, str(exc))
+    except PER_OBJECT as exc:
+        return problem_of(ref.name, ref.version, exc)
     return None
 
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """What ``verify`` found: the versions it read, those that failed, and what it found in the bucket."""
+    """What ``verify`` found: the versions it read and the number markers it checked, what failed, what is foreign."""
 
     checked: int
+    markers: int
     problems: list[Problem]
     foreign: list[Finding]
 
@@ -146,13 +162,14 @@ class VerifyReport:
         return not self.problems and not self.foreign
 
     def counts(self) -> dict[str, int]:
-        """``ok``, ``damaged`` and ``unreadable`` versions, and ``foreign`` object versions and delete markers."""
+        """``ok``, ``damaged``, ``unreadable``, ``missing`` versions and markers; ``foreign`` versions, delete markers."""
         kinds = [problem.kind for problem in self.problems]
-        return {"ok": self.checked - len(kinds), DAMAGED: kinds.count(DAMAGED), UNREADABLE: kinds.count(UNREADABLE),
-                "foreign": len(self.foreign)}
+        return {"ok": self.checked + self.markers - len(kinds), DAMAGED: kinds.count(DAMAGED),
+                UNREADABLE: kinds.count(UNREADABLE), MISSING: kinds.count(MISSING), "foreign": len(self.foreign)}
 
     def as_dict(self) -> dict[str, object]:
-        return {"checked": self.checked, **self.counts(), "problems": [asdict(p) for p in self.problems],
+        return {"checked": self.checked, "markers": self.markers, **self.counts(),
+                "problems": [p.as_dict() for p in self.problems],
                 "foreign_versions": [f.as_dict() for f in self.foreign]}
 
 
@@ -165,7 +182,8 @@ def verify_archive(
     if on_start is not None:
         on_start(len(refs))
     problems = verify(archive, refs, on_progress)
-    return VerifyReport(len(refs), problems, check_bucket(archive, name_text))
+    inventory = check_bucket(archive, name_text)
+    return VerifyReport(len(refs), inventory.markers, problems + inventory.problems, inventory.foreign)
 
 
 def verify(

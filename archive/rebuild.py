@@ -19,6 +19,15 @@ see ``archive/numbers.py``): a void or disposed record comes back as such, and t
 number series continue after the highest number ever allocated. Numbers below the
 highest with neither an object nor a marker come back as void records, so there are
 no silent gaps.
+
+An object version the storage lists but cannot deliver (``ObjectUnreadable``: a damaged
+volume) is reported as unreadable and the rebuild goes on. A version is catalogued from
+any other authentic copy of it; a record version whose only copy is unreadable is left out
+of its record, and the report says so. A record none of whose objects can be read still
+keeps its number: it comes back void, with a reason that begins with
+:data:`archive.numbers.UNREADABLE_VOID` and names those objects. Its objects, still in the
+bucket, keep the number there, so it gets no void marker: once they read again (or are put
+back from a backup), a rebuild with ``--replace`` brings the record back whole.
 """
 
 from __future__ import annotations
@@ -31,8 +40,8 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, func, make_url, select
 
-from archive.errors import Conflict, KeyMissing
-from archive.numbers import NotAMarker, NumberMarker, marker_of, names
+from archive.errors import Conflict, KeyMissing, ObjectUnreadable
+from archive.numbers import UNREADABLE_VOID, NotAMarker, NumberMarker, marker_of, names
 from archive.objects import OpenedObject, iter_plaintext, open_object
 from archive.service import Archive, utcnow
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
@@ -64,9 +73,25 @@ class Ignored:
         return f"{self.key} ({self.version_id}): {self.reason}"
 
 
+@dataclass(frozen=True)
+class Incomplete:
+    """A record the rebuilt catalog may not hold whole, because an object of it could not be read."""
+
+    name: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.detail}"
+
+
 @dataclass
 class RebuildReport:
-    """What a rebuild found: ``forged`` are versions that do not authenticate or name another record."""
+    """What a rebuild found.
+
+    ``forged``: versions that do not authenticate or name another record; ``skipped``: versions
+    no key opens, or left over under a marked name; ``unreadable``: versions the storage could
+    not deliver; ``incomplete``: the records those may be missing from.
+    """
 
     records: int = 0
     versions: int = 0
@@ -75,6 +100,8 @@ class RebuildReport:
     objects: int = 0
     forged: list[Ignored] = field(default_factory=list)
     skipped: list[Ignored] = field(default_factory=list)
+    unreadable: list[Ignored] = field(default_factory=list)
+    incomplete: list[Incomplete] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -91,12 +118,24 @@ class _Found:
         return self.opened.meta
 
 
+@dataclass(frozen=True)
+class _Unread:
+    """An object version under a record's keys that the storage could not deliver."""
+
+    stored: StoredVersion
+    key: ObjectKey
+
+    def __str__(self) -> str:
+        return f"{self.stored.key} ({self.stored.version_id})"
+
+
 @dataclass
 class _Bucket:
-    """The authentic contents of the bucket, by record."""
+    """The authentic contents of the bucket, by record, and what could not be read."""
 
     versions: dict[str, dict[int, list[_Found]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     markers: dict[str, list[NumberMarker]] = field(default_factory=lambda: defaultdict(list))
+    unread: dict[str, list[_Unread]] = field(default_factory=lambda: defaultdict(list))
 
 
 def _parse_time(value: object) -> datetime:
@@ -178,6 +217,10 @@ def _inspect(archive: Archive, item: StoredVersion, report: RebuildReport, bucke
     except MissingObject:
         report.skipped.append(Ignored(item.key, item.version_id, "vanished while the bucket was read"))
         return
+    except ObjectUnreadable as exc:
+        report.unreadable.append(Ignored(item.key, item.version_id, str(exc)))
+        bucket.unread[str(key.name)].append(_Unread(item, key))
+        return
     if key.area == "numbers":
         try:
             marker = marker_of(opened, key.name)
@@ -221,12 +264,14 @@ def _write(archive: Archive, bucket: _Bucket, report: RebuildReport) -> None:
     numbers: dict[tuple[int, str], set[int]] = defaultdict(set)
     now = utcnow()
     with archive.catalog.write() as session:
-        for name in sorted(set(bucket.versions) | set(bucket.markers)):
+        for name in sorted(set(bucket.versions) | set(bucket.markers) | set(bucket.unread)):
             if bucket.markers.get(name):
                 record = _numbered_record(name, bucket, report)
-            else:
-                record = _active_record(bucket.versions[name], report)
+            elif bucket.versions.get(name):
+                record = _active_record(bucket.versions[name], bucket.unread.get(name, []), report)
                 report.records += 1
+            else:
+                record = _unreadable_record(name, bucket.unread[name], now, report)
             session.add(record)
             series = (record.year, record.type)
             numbers[series].add(record.number)
@@ -250,6 +295,38 @@ def _write(archive: Archive, bucket: _Bucket, report: RebuildReport) -> None:
             session.add(Counter(year=year, type=record_type, next_number=top + 1))
 
 
+def _unreadable_record(name: str, unread: list[_Unread], now: datetime, report: RebuildReport) -> Record:
+    """A record none of whose objects could be read: void, its number kept (see the module's docstring)."""
+    objects = ", ".join(str(u) for u in unread[:3]) + (f" and {len(unread) - 3} more" if len(unread) > 3 else "")
+    report.incomplete.append(Incomplete(name, f"rebuilt as void: none of its objects could be read ({objects}); "
+                                              "its number stays taken"))
+    report.voids += 1
+    parsed = parse_name(name)
+    return Record(
+        name=name, year=parsed.year, type=parsed.type, number=parsed.number, state=RecordState.VOID,
+        created_at=now, created_by=REBUILD_ACTOR,
+        void_reason=f"{UNREADABLE_VOID} ({objects}); once they read again, run 'strongroom catalog rebuild --replace'",
+    )
+
+
+def _gaps(name: str, chosen: dict[int, _Found], unread: list[_Unread]) -> list[Incomplete]:
+    """What the unreadable objects of an active record may have taken from it."""
+    newest = chosen[max(chosen)]
+    notes = []
+    for item in unread:
+        if item.key.area == "numbers":
+            notes.append(Incomplete(name, f"its number marker {item} is unreadable: it may say the record is void "
+                                          "or disposed; rebuilt as active from its authentic versions"))
+        elif item.key.version is not None and item.key.version not in chosen:
+            notes.append(Incomplete(name, f"rebuilt without version {item.key.version}: its only copy, {item}, "
+                                          "is unreadable"))
+        elif item.key.area == "current" and _later(item.stored, newest.stored):
+            notes.append(Incomplete(name, f"{item} is unreadable and newer than its newest readable version "
+                                          f"v{max(chosen)}: it may be a later version, which the rebuilt catalog "
+                                          "lacks"))
+    return notes
+
+
 def _numbered_record(name: str, bucket: _Bucket, report: RebuildReport) -> Record:
     """A void or disposed record as its newest marker says; objects still under its keys are left-overs."""
     marker = max(bucket.markers[name], key=lambda m: m.at)
@@ -270,11 +347,16 @@ def _numbered_record(name: str, bucket: _Bucket, report: RebuildReport) -> Recor
     return record
 
 
-def _active_record(versions: dict[int, list[_Found]], report: RebuildReport) -> Record:
+def _later(one: StoredVersion, other: StoredVersion) -> bool:
+    return one.last_modified is not None and other.last_modified is not None and one.last_modified > other.last_modified
+
+
+def _active_record(versions: dict[int, list[_Found]], unread: list[_Unread], report: RebuildReport) -> Record:
     """An active record with every version the bucket holds an authentic object of."""
     newest = max(versions)
     chosen = {v: _choose(found, v == newest) for v, found in versions.items()}
     first = chosen[min(chosen)].meta
+    report.incomplete.extend(_gaps(str(first["name"]), chosen, unread))
     record = Record(
         name=str(first["name"]),
         year=int(first["year"]),  # type: ignore[call-overload]
@@ -289,7 +371,7 @@ def _active_record(versions: dict[int, list[_Found]], report: RebuildReport) -> 
     for number in sorted(chosen):
         found = chosen[number]
         meta = found.meta
-        following = chosen.get(number + 1)
+        following = chosen.get(min((n for n in chosen if n > number), default=0))
         record.versions.append(
             Version(
                 version=number,

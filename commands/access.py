@@ -65,7 +65,7 @@ def request(state: State, name: str, reason: str, days: int | None, purpose: str
 def mine(state: State, actor: str, as_json: bool) -> None:
     """My requests and how they were decided."""
     found = state.backend(actor).mine()
-    print_items(found, as_json, _request_line)
+    print_items(found, as_json, _request_line, "no requests")
 
 
 @access.command("pending")

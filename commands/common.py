@@ -306,11 +306,17 @@ def print_items(items: list[Any], as_json: bool, line: Callable[[Any], str], emp
         click.echo(empty)
 
 
-def check_summary(checked: int, noun: str, counts: dict[str, int]) -> str:
-    """The last line of every check: ``checked 3 versions: ok 2, damaged 1, unreadable 0``."""
-    return f"checked {checked} {noun}{'' if checked == 1 else 's'}: " + ", ".join(
-        f"{kind} {count}" for kind, count in counts.items()
-    )
+def check_summary(checked: int, noun: str, counts: dict[str, int], also: tuple[int, str] | None = None) -> str:
+    """The last line of every check: ``checked 3 versions: ok 2, damaged 1, unreadable 0``.
+
+    ``also`` names a second kind of thing checked: ``checked 3 versions and 1 number marker: …``.
+    """
+    what = _counted(checked, noun) + (f" and {_counted(*also)}" if also is not None else "")
+    return f"checked {what}: " + ", ".join(f"{kind} {count}" for kind, count in counts.items())
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @contextmanager

@@ -173,5 +173,6 @@ def audit_sample(ctx: Context, record_type: str, quarter_text: str, n: int, seed
 def reindex(archive: Archive, actor: Actor, on_progress: Callable[[int, int], None] | None = None) -> SyncReport:
     """Rebuild the index from every stored version (an operator's command on the host); recorded."""
     report = rebuild(archive, index_for(archive), on_progress)
-    audit(archive, actor, "search.reindex", detail={"versions": report.added + report.restamped})
+    audit(archive, actor, "search.reindex", detail={"versions": report.added + report.restamped,
+                                                    "left_out": [str(item) for item in report.left_out]})
     return report

@@ -6,8 +6,12 @@ lock: that is the slow part), then take the one writer, plan again against what 
 and apply. A filing, the catch-up after a crash and the end of a rebuild are all this comparison,
 so doing one twice, or out of order, is harmless.
 
-A version whose bytes cannot be fetched (storage unreachable) is left out and stays missing until
-the next sync of its record, the service's catch-up at start, or ``search reindex``.
+A version whose bytes cannot be fetched (storage unreachable, or this one object unreadable) is left
+out, reported (``SyncReport.left_out``), and stays missing until the next sync of its record, the
+service's catch-up at start, or ``search reindex``: each compares the catalog with the index, so
+they try it again. A rebuild leaves out an unreadable version the same way, but stops when the
+storage cannot be reached at all (keeping the old index): a rebuild missing everything would look
+complete.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from archive.errors import IntegrityError, KeyMissing, StrongroomError
+from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable, StrongroomError
 from archive.reading import VersionRef, read_version
 from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, VersionState
@@ -82,18 +86,28 @@ def content(archive: Archive, info: VersionInfo) -> Extracted:
     return extract(data, info.filename)
 
 
+@dataclass(frozen=True)
+class NotRead:
+    """A version whose bytes could not be fetched now: left out of the index, tried again by the next sync."""
+
+    name: str
+    version: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}: {self.reason}"
+
+
 def contents(
-    archive: Archive, infos: list[VersionInfo], *, skip_failures: bool
-) -> Iterator[tuple[VersionInfo, Extracted | None]]:
-    """Each version with its text, fetched a few at a time; None for one that failed (if skipping)."""
-    def one(info: VersionInfo) -> Extracted | None:
+    archive: Archive, infos: list[VersionInfo], *, skip: tuple[type[StrongroomError], ...]
+) -> Iterator[tuple[VersionInfo, Extracted | NotRead]]:
+    """Each version with its text, fetched a few at a time; :class:`NotRead` for one that failed with ``skip``."""
+    def one(info: VersionInfo) -> Extracted | NotRead:
         try:
             return content(archive, info)
-        except StrongroomError as exc:
-            if not skip_failures:
-                raise
+        except skip as exc:
             log.warning("search: %s v%d not indexed now: %s", info.name, info.version, exc)
-            return None
+            return NotRead(info.name, info.version, str(exc))
 
     with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="search-read") as pool:
         for start in range(0, len(infos), READERS * 8):
@@ -101,28 +115,35 @@ def contents(
             yield from zip(window, pool.map(one, window), strict=True)
 
 
+def _read_one(archive: Archive) -> Callable[[VersionInfo], Extracted | NotRead]:
+    """Read one version's text as a sync does (any failure of the archive leaves it out)."""
+    return lambda info: next(contents(archive, [info], skip=(StrongroomError,)))[1]
+
+
 @dataclass
 class SyncReport:
+    """What a sync or rebuild wrote, and the versions it left out (to be tried again)."""
+
     added: int = 0
     restamped: int = 0
     deleted: int = 0
-    failed: list[str] = field(default_factory=list)
+    left_out: list[NotRead] = field(default_factory=list)
 
     def merge(self, other: SyncReport) -> None:
         self.added += other.added
         self.restamped += other.restamped
         self.deleted += other.deleted
-        self.failed.extend(other.failed)
+        self.left_out.extend(other.left_out)
 
 
-def apply(writer: Writer, todo: Plan, texts: dict[str, Extracted | None],
-          read: Callable[[VersionInfo], Extracted | None]) -> SyncReport:
+def apply(writer: Writer, todo: Plan, texts: dict[str, Extracted | NotRead],
+          read: Callable[[VersionInfo], Extracted | NotRead]) -> SyncReport:
     """Write a plan: new versions from ``texts`` (else ``read``), re-stamped ones from their stored fields."""
     report = SyncReport()
     for info in todo.add:
         extracted = texts[info.key] if info.key in texts else read(info)
-        if extracted is None:
-            report.failed.append(info.key)
+        if isinstance(extracted, NotRead):
+            report.left_out.append(extracted)
             continue
         writer.put(document(info, extracted))
         report.added += 1
@@ -152,10 +173,10 @@ def _sync_chunk(archive: Archive, index: SearchIndex, names: list[str], timeout:
     infos = catalog_versions(archive, names)
     opened = index.reading() if index.exists() else None
     first = plan(infos, state(opened.searcher, names) if opened else {})
-    texts = {info.key: text for info, text in contents(archive, first.add, skip_failures=True)}
+    texts = {info.key: text for info, text in contents(archive, first.add, skip=(StrongroomError,))}
     with index.writing(timeout) as writer:
         now = plan(infos, state(writer.searcher(), names))
-        return apply(writer, now, texts, lambda info: next(contents(archive, [info], skip_failures=True))[1])
+        return apply(writer, now, texts, _read_one(archive))
 
 
 def catch_up(archive: Archive, index: SearchIndex) -> SyncReport:
@@ -173,24 +194,28 @@ def rebuild(archive: Archive, index: SearchIndex,
             on_progress: Callable[[int, int], None] | None = None) -> SyncReport:
     """A new index from every stored version (decrypting each), swapped in when complete.
 
-    Storage failing part-way aborts the rebuild and keeps the old index: a rebuild missing text
-    would look complete.
+    A version the storage cannot deliver (``ObjectUnreadable``) is left out and reported; the
+    storage failing altogether aborts the rebuild and keeps the old index: a rebuild missing
+    text would look complete.
     """
     infos = catalog_versions(archive)
     report = SyncReport()
+    unread: dict[str, Extracted | NotRead] = {}
 
     def fill(writer: Writer) -> None:
-        for done, (info, extracted) in enumerate(contents(archive, infos, skip_failures=False), start=1):
-            assert extracted is not None
-            writer.put(document(info, extracted))
-            report.added += 1
+        for done, (info, extracted) in enumerate(contents(archive, infos, skip=(ObjectUnreadable,)), start=1):
+            if isinstance(extracted, NotRead):
+                unread[info.key] = extracted
+            else:
+                writer.put(document(info, extracted))
+                report.added += 1
             if on_progress is not None:
                 on_progress(done, len(infos))
 
     def finish(writer: Writer) -> None:
-        """Holding the lock: what was filed while the bulk of the index was being built."""
+        """Holding the lock: what was filed while the bulk of the index was being built (and what was left out)."""
         todo = plan(catalog_versions(archive), state(writer.searcher()))
-        report.merge(apply(writer, todo, {}, lambda info: next(contents(archive, [info], skip_failures=True))[1]))
+        report.merge(apply(writer, todo, unread, _read_one(archive)))
 
     index.rebuild(fill, finish)
     return report

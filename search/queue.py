@@ -105,7 +105,7 @@ class IndexQueue:
         self._rebuild_asked.set()
         try:
             report = rebuild(self.archive, self.index)
-            log.warning("search: index rebuilt (%d versions)", report.added)
+            log.warning("search: index rebuilt (%d versions, %d left out for now)", report.added, len(report.left_out))
         except Exception:  # see _work
             log.exception("search: rebuilding the index failed")
         finally:

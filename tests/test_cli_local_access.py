@@ -51,6 +51,8 @@ def test_a_new_version_of_a_contract_needs_an_amend_grant_and_the_director_sees_
     signed = write_file(tmp_path / "signed.txt", b"loan v2, signed")
     assert cli(home, "access", "grants", "--as", "dora").output == "no active grants\n"
     assert json.loads(cli(home, "access", "grants", "--as", "dora", "--json").output) == []
+    assert cli(home, "access", "mine", "--as", "sam").output == "no requests\n"
+    assert json.loads(cli(home, "access", "mine", "--as", "sam", "--json").output) == []
 
     refused = cli(home, "put", str(signed), "--to", name, "--as", "mia")
     assert refused.exit_code == 3 and refused.output.count("\n") == 1

@@ -137,5 +137,6 @@ def test_verify_reports_each_problem(home: Path, archive):
     assert result.exit_code == 1
     assert f"integrity error in {bad} v1" in result.output
     assert good not in result.output
-    assert "checked 2 versions: ok 1, damaged 1, unreadable 0, foreign 0" in result.output
+    assert ("checked 2 versions and 0 number markers: ok 1, damaged 1, unreadable 0, missing 0, foreign 0"
+            in result.output)
     assert cli(home, "verify", good).exit_code == 0

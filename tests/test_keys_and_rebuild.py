@@ -20,9 +20,10 @@ from archive.rotation import retire, rotate
 from archive.service import Archive
 from catalog.schema import Record, Version
 from encryption.envelope import HEADER, parse_header
+from config.settings import Settings
 from storage.s3 import StoredObject
 from tests.conftest import cli, cli_process
-from tests.helpers import all_object_bytes, put_bytes
+from tests.helpers import all_object_bytes, flip_byte_in_volume, put_bytes, raw_object, replace_stored_bytes
 from tests.service_helpers import start_with_users
 from tests.test_filing import _Failing
 
@@ -355,6 +356,10 @@ def test_rotation_reencrypts_number_markers_and_retire_keeps_a_key_that_still_se
     old_key = archive.keyring.primary.id
     new_key = archive.keyring.add_key().id  # a key added, nothing re-encrypted yet
     assert retire(archive) == [], "the void number's marker is sealed with the old key"
+    rows = json.loads(cli(home, "keys", "list", "--json").output)
+    listed = [(row["id"], row["versions"], row["markers"]) for row in rows]
+    assert listed == [(new_key, 0, 0), (old_key, 1, 1)], "keys list says why the old key stays"
+    assert cli(home, "keys", "list").output.splitlines()[1].endswith("1 version(s)     1 marker(s)")
     report = rotate(archive)
     assert (report.added, report.reencrypted, report.markers) == (False, 1, 1)
     marker = find_marker(archive, "2026-0001-letter")
@@ -369,3 +374,115 @@ def test_rotation_reencrypts_number_markers_and_retire_keeps_a_key_that_still_se
     fresh = Archive.open(home)
     assert put_bytes(fresh, b"next", record_type="letter").name == "2026-0003-letter"
     fresh.close()
+
+
+def test_rebuild_reports_unreadable_versions_goes_on_and_keeps_every_number(home: Path, s3_server: Settings):
+    archive = Archive.open(home)
+    archive.settings.retention.object_lock = False  # superseded copies and old ciphertexts go: one copy per version
+    try:
+        amended = put_bytes(archive, b"a contract, first version " * 40).name
+        file_version(archive, amended, io.BytesIO(b"a contract, signed " * 40), actor="tester")
+        intact = put_bytes(archive, b"an intact contract " * 40).name
+        last = put_bytes(archive, b"the last contract filed " * 40, title="Last").name
+        rotate(archive)  # fresh ciphertexts: each version's bytes are in the volume once
+        _, first_version = raw_object(archive, amended, 1)
+        _, only_version = raw_object(archive, last, 1)
+        bucket = archive.store.bucket
+    finally:
+        archive.close()
+    flip_byte_in_volume(s3_server, bucket, first_version)
+    flip_byte_in_volume(s3_server, bucket, only_version)
+    _drop_catalog(home)
+
+    result = cli(home, "catalog", "rebuild")
+    assert result.exit_code == 1, result.output
+    errors = result.stderr.splitlines()
+    assert any(line.startswith(f"unreadable archive/{amended}/v000001 (") and "InternalError" in line
+               for line in errors), result.stderr
+    assert any(line.startswith(f"unreadable current/{last} (") for line in errors), result.stderr
+    assert any(line.startswith(f"incomplete {amended}: rebuilt without version 1: its only copy, "
+                               f"archive/{amended}/v000001 (") for line in errors), result.stderr
+    assert any(line.startswith(f"incomplete {last}: rebuilt as void: none of its objects could be read "
+                               f"(current/{last} (") and line.endswith("its number stays taken")
+               for line in errors), result.stderr
+    assert result.stdout.strip().endswith("0 forged or foreign version(s) ignored, 0 skipped, 2 unreadable")
+    listed = {r["name"]: r for r in json.loads(cli(home, "ls", "--all", "--json").output)}
+    assert [listed[amended][field] for field in ("state", "current_version", "versions")] == ["active", 2, 1]
+    assert listed[intact]["state"] == "active"
+    assert listed[last]["state"] == "void"
+    assert listed[last]["void_reason"].startswith(f"catalog rebuild could not read any object of it (current/{last} (")
+    assert cli(home, "get", amended, "-o", "-").output.startswith("a contract, signed")
+
+    assert "0 number marker(s) written" in cli(home, "repair").output, "its object keeps the number: no void marker"
+    kept = cli(home, "verify", last)
+    assert kept.exit_code == 1 and f"{last} is void: catalog rebuild could not read any object of it" in kept.output
+    assert kept.output.splitlines()[-1].startswith("checked 0 versions and 1 number marker: ok 0, damaged 0, "
+                                                   "unreadable 1")
+    fresh = Archive.open(home)
+    try:
+        assert put_bytes(fresh, b"the next contract").name == "2026-0004-contract", "the counter never goes back"
+    finally:
+        fresh.close()
+
+    # Once the objects read again (a repaired volume), a rebuild brings the records back whole.
+    for stored in (first_version, only_version):
+        flipped = bytearray(stored)
+        flipped[len(stored) // 2 + 32] ^= 0x01
+        flip_byte_in_volume(s3_server, bucket, bytes(flipped))
+    again = cli(home, "catalog", "rebuild", "--replace", "--json")
+    assert again.exit_code == 0, again.output
+    report = json.loads(again.stdout)
+    assert (report["records"], report["versions"], report["unreadable"], report["incomplete"]) == (4, 5, [], [])
+    listed = {r["name"]: r for r in json.loads(cli(home, "ls", "--all", "--json").output)}
+    assert (listed[last]["state"], listed[last]["title"]) == ("active", "Last")
+    assert listed[amended]["versions"] == 2
+
+
+def test_a_damaged_or_unreadable_version_is_one_line_and_rotation_goes_on_then_resumes(
+    home: Path, s3_server: Settings
+):
+    archive = Archive.open(home)
+    try:
+        damaged = put_bytes(archive, b"a contract whose object is replaced " * 40).name
+        unreadable = put_bytes(archive, b"a contract on a failing disk " * 400).name
+        intact = put_bytes(archive, b"an intact contract " * 40).name
+        with pytest.raises(StrongroomError):
+            file_record(archive, _Failing(), record_type="letter", year=2026, actor="tester")  # type: ignore[arg-type]
+        _, stored = raw_object(archive, unreadable, 1)
+        bucket, old_key = archive.store.bucket, archive.keyring.primary.id
+    finally:
+        archive.close()
+    assert cli(home, "backup", "run").exit_code == 0
+    archive = Archive.open(home)
+    try:
+        replace_stored_bytes(archive, damaged, 1, b"SRMOBJ01" + bytes(range(256)) * 4)
+    finally:
+        archive.close()
+    flip_byte_in_volume(s3_server, bucket, stored)
+
+    result = cli(home, "keys", "rotate")
+    assert result.exit_code == 1, result.output
+    assert "error: internal error" not in result.output and "Traceback" not in result.output
+    lines = result.output.splitlines()
+    assert any(line.startswith(f"not re-encrypted: integrity error in {damaged} v1: ") for line in lines), lines
+    assert any(line.startswith(f"not re-encrypted: {unreadable} v1 is unreadable: the storage cannot deliver "
+                               f"current/{unreadable} version") for line in lines), lines
+    new_key = json.loads(cli(home, "keys", "list", "--json").output)[0]["id"]
+    assert lines[-1] == (f"added key {new_key}; re-encrypted 1 version(s) and 1 number marker(s); 2 not re-encrypted "
+                         "(they keep their old key): restore them, then run 'strongroom keys rotate' again to finish")
+    listed = {row["id"]: row for row in json.loads(cli(home, "keys", "list", "--json").output)}
+    assert (listed[new_key]["versions"], listed[new_key]["markers"]) == (1, 1)
+    assert (listed[old_key]["versions"], listed[old_key]["markers"]) == (2, 0)
+    assert f"{old_key}  " in cli(home, "keys", "list").output
+    assert "1 marker(s)  primary" in cli(home, "keys", "list").output
+    assert json.loads(cli(home, "keys", "retire", "--json").output) == [], "the old key still opens two versions"
+
+    for name in (damaged, unreadable):
+        assert cli(home, "backup", "restore", "latest", "--record", name).exit_code == 0
+    resumed = cli(home, "keys", "rotate", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    report = json.loads(resumed.output)
+    assert (report["key_id"], report["added"], report["reencrypted"], report["failed"]) == (new_key, False, 2, [])
+    assert json.loads(cli(home, "keys", "retire", "--json").output) == [old_key]
+    for name in (damaged, unreadable, intact):
+        assert cli(home, "get", name, "-o", "-").exit_code == 0

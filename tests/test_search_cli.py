@@ -13,10 +13,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from archive.errors import Forbidden, UsageError
+from archive.service import Archive
 from commands.common import State
 from commands.search import audit_sample, search
+from config.settings import Settings
 from operations.search import SearchUnavailable
+from search.indexer import catch_up, index_for, sync
 from tests.conftest import cli, cli_process
+from tests.helpers import flip_byte_in_volume, raw_object
 from tests.test_search_analysis import SEED
 from tests.test_search_extract import docx_bytes
 
@@ -209,7 +213,50 @@ def test_a_damaged_index_is_reported_rebuilt_by_reindex_and_filing_goes_on(
     assert rebuilt.exit_code == 0 and "search index rebuilt: 6 version(s)" in rebuilt.output
     assert [h["name"] for h in hits(home, "档案", "--type", "letter", "--as", "dora")] == [late]
     events = json.loads(cli(home, "audit", "log", "--action", "search.reindex", "--json", "--as", "alice").output)
-    assert events[-1]["detail"] == {"versions": 6}
+    assert events[-1]["detail"] == {"versions": 6, "left_out": []}
+
+
+def test_an_unreadable_version_is_left_out_of_reindex_and_sync_and_tried_again(
+    home: Path, tmp_path: Path, s3_server: Settings
+) -> None:
+    damaged = put(home, tmp_path, "lease.txt", b"warehouse lease " * 2000, "--type", "contract")
+    intact = put(home, tmp_path, "letter.txt", b"a customer complaint about the branch", "--type", "letter")
+    assert cli(home, "backup", "run").exit_code == 0
+    archive = Archive.open(home)
+    try:
+        _, stored = raw_object(archive, damaged, 1)
+        bucket = archive.store.bucket
+    finally:
+        archive.close()
+    flip_byte_in_volume(s3_server, bucket, stored)
+
+    rebuilt = run(home, search, "reindex")
+    assert rebuilt.exit_code == 1
+    lines = rebuilt.output.splitlines()
+    assert lines[0].startswith(f"not indexed: {damaged} v1: {damaged} v1 is unreadable: the storage cannot deliver "
+                               f"current/{damaged} version")
+    assert lines[-1].startswith("search index rebuilt: 1 version(s) in ")
+    assert lines[-1].endswith("; 1 left out, tried again by the next sync of their record or reindex")
+    assert [h["name"] for h in hits(home, "complaint")] == [intact], "the rest is indexed"
+    assert hits(home, "warehouse") == []
+    events = json.loads(cli(home, "audit", "log", "--action", "search.reindex", "--json").output)
+    assert events[-1]["detail"]["left_out"] == [lines[0].removeprefix("not indexed: ")]
+
+    archive = Archive.open(home)
+    try:
+        again = catch_up(archive, index_for(archive))  # what the service runs at start: the catalog against the index
+        assert [(item.name, item.version) for item in again.left_out] == [(damaged, 1)]
+        assert again.added == 0
+    finally:
+        archive.close()
+    assert cli(home, "backup", "restore", "latest", "--record", damaged).exit_code == 0
+    archive = Archive.open(home)
+    try:
+        synced = sync(archive, index_for(archive), [damaged, intact])
+        assert (synced.added, synced.left_out) == (1, [])
+    finally:
+        archive.close()
+    assert [h["name"] for h in hits(home, "warehouse")] == [damaged]
 
 
 def test_audit_sample_is_reproducible_per_seed_and_quarter(home: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 import urllib3
@@ -11,7 +12,16 @@ from hypothesis import strategies as st
 from minio.error import InvalidResponseError, S3Error, ServerError
 
 from archive.errors import ObjectUnreadable, StorageUnavailable
-from archive.inventory import DELETE_MARKER, FOREIGN, RecordKeys, retired_keys_and_replaced, sort_listing
+from archive.inventory import (
+    DELETE_MARKER,
+    FOREIGN,
+    MarkerLook,
+    RecordKeys,
+    judge_markers,
+    retired_keys_and_replaced,
+    sort_listing,
+)
+from archive.numbers import DISPOSED, UNREADABLE_VOID, VOID, marker_kind
 from archive.objects import check_size
 from catalog.schema import RecordState
 from encryption.envelope import EnvelopeError
@@ -21,8 +31,9 @@ NAME = "2026-0001-contract"
 OTHER = "2026-0002-contract"
 
 
-def stored(key: str, version_id: str, *, marker: bool = False) -> StoredVersion:
-    return StoredVersion(key, version_id, 0 if marker else 100, None, True, marker)
+def stored(key: str, version_id: str, *, marker: bool = False, minute: int = 0) -> StoredVersion:
+    return StoredVersion(key, version_id, 0 if marker else 100, datetime(2026, 1, 1, 9, minute, tzinfo=UTC), True,
+                         marker)
 
 
 def keys(name: str, state: str = RecordState.ACTIVE, *pinned: tuple[str, str]) -> RecordKeys:
@@ -70,6 +81,61 @@ def test_delete_markers_are_always_reported() -> None:
     findings, _ = sort_listing([stored(f"current/{NAME}", "dm", marker=True)], records)
     assert [f.kind for f in findings] == [DELETE_MARKER]
     assert "delete the marker (that version id)" in findings[0].line
+
+
+def test_which_records_need_a_number_marker() -> None:
+    assert marker_kind(RecordState.VOID, "upload failed: disk full") == VOID
+    assert marker_kind(RecordState.VOID, None) == VOID
+    assert marker_kind(RecordState.DISPOSED, None) == DISPOSED
+    for state in (RecordState.ACTIVE, RecordState.PENDING, RecordState.DISPOSING):
+        assert marker_kind(state, None) is None
+    assert marker_kind(RecordState.VOID, f"{UNREADABLE_VOID} (current/{NAME} (v1))") is None, \
+        "its unreadable objects keep the number; a void marker would void it for good"
+
+
+def test_versions_under_numbers_are_looked_into_only_for_records_that_need_a_marker() -> None:
+    kept = f"{UNREADABLE_VOID} (current/{OTHER} (o1))"
+    records = {NAME: RecordKeys(NAME, RecordState.VOID, frozenset(), VOID),
+               OTHER: RecordKeys(OTHER, RecordState.VOID, frozenset(), None, kept),
+               "2026-0003-contract": RecordKeys("2026-0003-contract", RecordState.ACTIVE, frozenset())}
+    listing = [stored(f"numbers/{NAME}", "m1"), stored(f"numbers/{NAME}", "dm", marker=True),
+               stored(f"numbers/{OTHER}", "k1"), stored(f"current/{OTHER}", "o1"),
+               stored("numbers/2026-0003-contract", "a1"), stored("numbers/2026-0004-contract", "n1"),
+               stored("numbers/whatever", "w1")]
+    findings, unpinned = sort_listing(listing, records)
+    assert [(f.key, f.kind) for f in findings] == [
+        (f"numbers/{NAME}", DELETE_MARKER), ("numbers/2026-0003-contract", FOREIGN),
+        ("numbers/2026-0004-contract", FOREIGN), ("numbers/whatever", FOREIGN)]
+    assert "is active: the archive writes a number marker only for a void or disposed record" in findings[1].detail
+    assert "the marker's versions beneath it still keep the number" in findings[0].line
+    assert "a catalog rebuild ignores it" in findings[1].line
+    assert [(u.item.version_id, u.is_marker) for u in unpinned] == [("m1", True)]
+
+
+def test_a_records_marker_is_its_newest_authentic_one() -> None:
+    record = RecordKeys(NAME, RecordState.VOID, frozenset(), VOID)
+    key = f"numbers/{NAME}"
+    good = MarkerLook(stored(key, "good", minute=1), kind=VOID)
+    forged = MarkerLook(stored(key, "forged", minute=5), failure="damaged", detail="it does not authenticate (x)")
+    copied = MarkerLook(stored(key, "copied", minute=6), detail="it is authentic, but not the number marker")
+    retired = MarkerLook(stored(key, "old", minute=0), failure="unreadable", detail="retired key", own=True)
+
+    findings, problem = judge_markers(record, [forged, good, copied, retired])
+    assert problem is None
+    assert sorted(f.version_id for f in findings) == ["copied", "forged"], "a retired key's marker is the archive's"
+
+    findings, problem = judge_markers(record, [forged, copied])
+    assert [f.version_id for f in findings] == ["copied"], "a failed version with no marker beside it is the marker"
+    assert problem is not None and (problem.kind, problem.version) == ("damaged", None)
+    assert problem.error.startswith(f"number marker of {NAME} is damaged: version forged: it does not authenticate")
+
+    findings, problem = judge_markers(record, [])
+    assert findings == [] and problem is not None and problem.kind == "missing"
+    assert "run 'strongroom repair'" in problem.error and f"could issue {NAME} again" in problem.error
+
+    disposed = RecordKeys(NAME, RecordState.DISPOSED, frozenset(), DISPOSED)
+    _, problem = judge_markers(disposed, [good])
+    assert problem is not None and problem.kind == "missing" and "says void, but the record is disposed" in problem.error
 
 
 def test_the_audit_trail_names_retired_keys_and_replaced_versions() -> None:
