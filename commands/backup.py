@@ -22,6 +22,7 @@ from archive.errors import StrongroomError, UsageError
 from commands.common import (
     State,
     check_summary,
+    counted_progress,
     json_option,
     operator_actor,
     pass_state,
@@ -435,15 +436,7 @@ def _reindex(archive: Archive, as_json: bool) -> tuple[int, str | None]:
     """Rebuild the restored home's search index (it is never in a backup): versions indexed, or the problem."""
     from operations.search import reindex
 
-    with progress("indexing", not as_json) as (start, step):
-        opened: list[int] = []
-
-        def on_progress(done: int, total: int) -> None:
-            if not opened:
-                start(total)
-                opened.append(total)
-            step(done)
-
+    with counted_progress("indexing", not as_json) as on_progress:
         try:
             report = reindex(archive, operator_actor(), on_progress)
         except StrongroomError as exc:

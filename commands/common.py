@@ -338,3 +338,19 @@ def progress(label: str, enabled: bool) -> Iterator[tuple[Callable[..., None], C
     finally:
         if bar:
             bar[0].__exit__(None, None, None)
+
+
+@contextmanager
+def counted_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar for work that reports ``(done, total)`` as it goes: opened at its first report."""
+    with progress(label, enabled) as (start, step):
+        opened = False
+
+        def report(done: int, total: int) -> None:
+            nonlocal opened
+            if not opened:
+                start(total)
+                opened = True
+            step(done)
+
+        yield report

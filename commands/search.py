@@ -12,12 +12,12 @@ import click
 from commands.common import (
     State,
     actor_option,
+    counted_progress,
     json_option,
     leading_global_options,
     operator_actor,
     pass_state,
     print_json,
-    progress,
 )
 
 MARK_OPEN, MARK_CLOSE = "«", "»"  # highlighted terms, when the output is not a terminal
@@ -132,15 +132,7 @@ def reindex(state: State) -> None:
     from operations.search import reindex as rebuild
 
     started = time.monotonic()
-    with progress("indexing", True) as (start, step):
-        opened: list[int] = []
-
-        def on_progress(done: int, total: int) -> None:
-            if not opened:
-                start(total)
-                opened.append(total)
-            step(done)
-
+    with counted_progress("indexing", True) as on_progress:
         report = rebuild(state.archive, operator_actor(), on_progress)
     for item in report.left_out:
         click.echo(f"not indexed: {item}")
