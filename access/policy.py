@@ -194,6 +194,8 @@ class AccessPolicy:
     Share one instance between threads freely; each thread uses an enforcer of its own.
     """
 
+    _ENFORCER: type[casbin.Enforcer] = _Enforcer  # bench/enforce.py puts casbin.Enforcer here to compare
+
     def __init__(self, model_text: str, policy_text: str, *, model_path: Path, policy_path: Path) -> None:
         self.model_path = model_path
         self.policy_path = policy_path
@@ -215,7 +217,7 @@ class AccessPolicy:
 
     def _build(self) -> casbin.Enforcer:
         model = casbin.Enforcer.new_model(text=self._model_text)
-        enforcer = _Enforcer(model, StringAdapter(self._policy_text) if self._policy_text else None)
+        enforcer = self._ENFORCER(model, StringAdapter(self._policy_text) if self._policy_text else None)
         enforcer.add_function("granted", _granted)
         return enforcer
 
