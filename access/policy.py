@@ -18,7 +18,22 @@ decision's session and clock travel to ``granted`` through a context variable.
 Speed: pycasbin re-parses the matcher on every decision and interprets it with SimpleEval
 once per policy line; here the matcher is parsed once per enforcer and, when it only uses
 comparisons, boolean logic and calls of the enforcer's functions, compiled to Python
-bytecode (``_CompiledMatcher``). ``python -m bench --only enforce`` measures a decision.
+bytecode (``_CompiledMatcher``). ``python -m bench --only enforce`` measures a decision, and
+the same decisions on pycasbin's own evaluation in the same run (docs/benchmarks.md).
+
+pycasbin offers no public way to do this: its matcher evaluation is the private
+``CoreEnforcer._get_expression``, called by ``enforce_ex`` with the matcher text and the
+function map, and ``_Enforcer`` overrides it. The public alternatives were measured
+(docs/benchmarks.md, "Access decisions and pycasbin"): pycasbin's own evaluation costs
+~5.5x more per decision on the shipped policy (210-223 against 38 µs without the catalog
+query; 4x at p50 in ``bench --only enforce``), the matcher moved into one custom function
+~3.7x more, and it ties the configurable matcher to code; FastEnforcer's policy filter
+needs request and policy fields in the same order, which the request ``(sub, role, type,
+obj, act)`` is not; pycasbin has no cached enforcer. So pycasbin is pinned to the version
+the override was checked against (``PYCASBIN_CHECKED``, ``pycasbin==`` in pyproject.toml),
+and tests/test_library_seams.py fails, saying what to re-check, when another version is
+installed, when the compiled matcher is no longer used, or when it decides anything
+differently from pycasbin's SimpleEval over the whole policy and a grid of requests.
 
 Thread safety: pycasbin's enforcer is not documented as thread-safe (it rewrites its
 function map and role table while enforcing), so every thread gets an enforcer of its own,
@@ -64,6 +79,7 @@ SHIPPED_DIR = Path(__file__).resolve().parent
 SHIPPED_MODEL = SHIPPED_DIR / "model.conf"
 SHIPPED_POLICY = SHIPPED_DIR / "policy.csv"
 REQUEST_TOKENS = 5  # sub, role, type, obj, act
+PYCASBIN_CHECKED = "2.8.0"  # the pycasbin whose enforce_ex and _get_expression _Enforcer was checked against
 
 
 @dataclass
@@ -171,6 +187,12 @@ class _Enforcer(casbin.Enforcer):
     expression. A matcher outside the safe subset keeps pycasbin's SimpleEval, parsed once;
     a SimpleEval keeps the names of the line being evaluated on itself, so it must not be
     shared between threads — each thread has an enforcer of its own (see AccessPolicy).
+    The function map of the first decision is kept with the matcher: an AccessPolicy's
+    enforcer never changes its functions, policy or role manager after it is built.
+
+    This overrides pycasbin's private ``_get_expression`` (pinned version: see the module
+    docstring); pycasbin's own static version still does the matcher's rewrite (``&&``,
+    ``||``, ``!``) and checks, so the compiled text is exactly what SimpleEval would run.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -235,17 +257,17 @@ class AccessPolicy:
             enforcer = self._build()
         except Exception as exc:  # noqa: BLE001 - pycasbin raises anything for a malformed file
             raise ConfigError(f"{where}: cannot be loaded ({type(exc).__name__}: {_first_line(exc)})") from None
-        model = enforcer.get_model().model
+        model = enforcer.get_model()  # a mapping of sections to assertions (key, value, tokens, policy)
         for section, name in (("r", "request_definition"), ("p", "policy_definition"),
                               ("e", "policy_effect"), ("m", "matchers")):
-            if section not in model or section not in model[section]:
+            if section not in model.keys() or section not in model[section]:
                 raise ConfigError(f"access model {self.model_path}: [{name}] is missing")
         if len(model["r"]["r"].tokens) != REQUEST_TOKENS:
             raise ConfigError(f"access model {self.model_path}: the request must be 'r = sub, role, type, obj, act'")
         if not self._policy_text:
             raise ConfigError(f"access policy {self.policy_path} has no rules")
-        known = {key for section in ("p", "g") for key in model.get(section, {})}
-        act_index = _token_index(model["p"]["p"].tokens, "act")
+        known = {key for section in ("p", "g") for key in (model[section] or {})}
+        act_index = model.get_field_index("p", "act")
         for number, line in enumerate(_policy_lines(self._policy_text), start=1):
             tokens = [token.strip() for token in line.split(",")]
             key = tokens[0]
@@ -254,7 +276,7 @@ class AccessPolicy:
             assertion = model[key[0]][key]
             if len(tokens) - 1 != len(assertion.tokens) or not all(tokens[1:]):
                 raise ConfigError(f"access policy {self.policy_path}: rule {number} ({line!r}) has the wrong size")
-            if key == "p" and act_index is not None and tokens[1 + act_index] not in ACTIONS:
+            if key == "p" and act_index >= 0 and tokens[1 + act_index] not in ACTIONS:
                 raise ConfigError(
                     f"access policy {self.policy_path}: rule {number} ({line!r}) names an unknown action"
                 )
@@ -347,13 +369,6 @@ class AccessPolicy:
         ):
             refusal += ": a new version needs the right to read the record, or an amend grant"
         raise Forbidden(refusal)
-
-
-def _token_index(tokens: list[str], name: str) -> int | None:
-    for index, token in enumerate(tokens):
-        if token.split("_", 1)[-1] == name:
-            return index
-    return None
 
 
 def _first_line(exc: BaseException) -> str:
