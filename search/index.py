@@ -36,9 +36,11 @@ from typing import Any
 
 from whoosh.fields import BOOLEAN, DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 from whoosh.idsets import BitSet
 from whoosh.query import Or, Query, Term
 from whoosh.searching import Searcher
+from whoosh.util.filelock import FileLock
 from whoosh.writing import IndexWriter
 
 from archive.errors import StrongroomError
@@ -86,23 +88,30 @@ class IndexBusy(StrongroomError):
 
 
 class _PrivateStorage(FileStorage):  # type: ignore[misc]
-    """Whoosh's file storage, creating every file 0600 and every directory 0700."""
+    """Whoosh's file storage, creating every file 0600 and every directory 0700.
+
+    It overrides only Whoosh's documented storage methods and keeps its directory itself,
+    so it relies on no private part of ``FileStorage``.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(str(directory))
+        self.directory = directory
 
     def create_file(self, name: str, excl: bool = False, mode: str = "wb", **kwargs: Any) -> Any:
-        from whoosh.filedb.structfile import StructFile
-
         flags = os.O_CREAT | os.O_RDWR | (os.O_EXCL if excl else os.O_TRUNC)
-        fd = os.open(self._fpath(name), flags, 0o600)
+        fd = os.open(self.directory / name, flags, 0o600)
         return StructFile(os.fdopen(fd, mode), name=name, **kwargs)
 
     def lock(self, name: str) -> Any:
-        os.close(os.open(self._fpath(name), os.O_CREAT | os.O_WRONLY, 0o600))
-        return super().lock(name)
+        path = self.directory / name
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        return FileLock(str(path))  # what FileStorage.lock returns, on a file made private first
 
     def temp_storage(self, name: str | None = None) -> Any:
-        path = Path(self.folder) / (name or f"{uuid.uuid4().hex}.tmp")
+        path = self.directory / (name or f"{uuid.uuid4().hex}.tmp")
         path.mkdir(mode=0o700, exist_ok=True)
-        return _PrivateStorage(str(path))
+        return _PrivateStorage(path)
 
 
 @dataclass(frozen=True)
@@ -347,7 +356,7 @@ class SearchIndex:
                 raise IndexDamaged(f"search index damaged: {problem}")
             if manifest is None:
                 return None
-            opened = OpenIndex(manifest.stamp, _PrivateStorage(str(self.path)).open_index(INDEX_NAME).searcher())
+            opened = OpenIndex(manifest.stamp, _PrivateStorage(self.path).open_index(INDEX_NAME).searcher())
         if cached is not None:
             cached.searcher.close()
         self._local.open = opened
@@ -370,9 +379,9 @@ class SearchIndex:
                 raise IndexDamaged(f"search index damaged: {problem}")
             if manifest is None:
                 self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-                _PrivateStorage(str(self.path)).create_index(schema(), indexname=INDEX_NAME)
+                _PrivateStorage(self.path).create_index(schema(), indexname=INDEX_NAME)
                 manifest = _seal(self.path, None, uuid.uuid4().hex)
-            ix = _PrivateStorage(str(self.path)).open_index(INDEX_NAME)
+            ix = _PrivateStorage(self.path).open_index(INDEX_NAME)
             writer = Writer(ix.writer())
             try:
                 yield writer
@@ -392,7 +401,7 @@ class SearchIndex:
         staging = self.path.with_name(f"{self.path.name}.rebuild-{uuid.uuid4().hex[:12]}")
         staging.mkdir(mode=0o700)
         try:
-            storage = _PrivateStorage(str(staging))
+            storage = _PrivateStorage(staging)
             ix = storage.create_index(schema(), indexname=INDEX_NAME)
             bulk = ix.writer(limitmb=BULK_WRITER_MB)
             try:

@@ -5,12 +5,14 @@ pycasbin: ``access/policy.py``'s ``_Enforcer`` overrides the private
 see docs/benchmarks.md). pycasbin is pinned to the version that override was checked
 against, and these tests fail, saying what to re-check, when another version is installed,
 when the compiled matcher is no longer used, or when it decides anything differently from
-pycasbin's own SimpleEval.
+pycasbin's own SimpleEval. Whoosh: the index storage uses only public storage methods.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import stat
 import tomllib
 from importlib.metadata import version
 from pathlib import Path
@@ -152,3 +154,27 @@ def test_compiled_and_pycasbin_matchers_decide_alike_for_any_matcher(matcher: st
     differences = _differences(model_text, SMALL_GRID)
     assert differences == [], f"m = {matcher}: {len(differences)} differ, e.g. {differences[:3]}. {RECHECK}"
 
+
+# -- Whoosh ------------------------------------------------------------------------------------
+
+
+def test_index_storage_relies_on_no_private_whoosh_attribute(tmp_path, monkeypatch) -> None:
+    """The private storage once built its paths with FileStorage's private ``_fpath``."""
+    from whoosh.filedb.filestore import FileStorage
+
+    from search.index import _PrivateStorage
+
+    monkeypatch.delattr(FileStorage, "_fpath")
+    directory = tmp_path / "index"
+    directory.mkdir(mode=0o700)
+    storage = _PrivateStorage(directory)
+    with storage.create_file("segment.seg") as handle:
+        handle.write(b"data")
+    assert (directory / "segment.seg").read_bytes() == b"data"
+    lock = storage.lock("MAIN_WRITELOCK")
+    assert lock.acquire()
+    lock.release()
+    temporary = storage.temp_storage("merge.tmp")
+    temporary.create_file("part").close()
+    modes = {path.name: stat.S_IMODE(os.stat(path).st_mode) for path in directory.rglob("*")}
+    assert modes == {"segment.seg": 0o600, "MAIN_WRITELOCK": 0o600, "merge.tmp": 0o700, "part": 0o600}
