@@ -14,7 +14,6 @@ from typing import Any, BinaryIO
 
 import click
 
-from archive.errors import StrongroomError, UsageError
 from commands import access, audit, backup, paperwork, retention, search, service
 from commands.common import (
     HOME_SEEN,
@@ -30,6 +29,7 @@ from commands.common import (
     root_options,
     storage_options,
 )
+from errors import StrongroomError, UsageError
 from naming import InvalidName
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -46,7 +46,7 @@ from casbin.persist.adapters import StringAdapter
 from access.actor import Actor
 from access.grants import live_purposes
 from access.purposes import Purpose
-from archive.errors import ConfigError, Forbidden
+from errors import ConfigError, Forbidden
 from naming import parse_name
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from access.actor import Actor
 from accounts.users import UserView, authenticate
-from archive.errors import Forbidden, Unauthenticated
+from errors import Forbidden, Unauthenticated
 from operations.context import Context
 
 T = TypeVar("T")

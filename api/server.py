@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from access.actor import Actor
-from archive.errors import StrongroomError, UsageError
 from archive.service import Archive
+from errors import StrongroomError, UsageError
 from retention.rules import lock_summary
 
 

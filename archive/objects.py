@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from archive.errors import Conflict, StrongroomError
 from archive.service import Archive, utcnow
 from encryption.envelope import (
     FOOTER,
@@ -25,6 +24,7 @@ from encryption.envelope import (
     parse_footer,
     parse_header,
 )
+from errors import Conflict, StrongroomError
 
 WHOLE_OBJECT_LIMIT = 4 * 1024 * 1024
 READ_BLOCK = 1024 * 1024

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from archive.errors import StorageUnavailable
 from catalog.schema import AuditEvent
+from errors import StorageUnavailable
 from storage.s3 import LockProbe, MissingObject, ObjectStore, StoredVersion
 
 if TYPE_CHECKING:

@@ -27,14 +27,6 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from archive.errors import (
-    Conflict,
-    IntegrityError,
-    KeyMissing,
-    NotFound,
-    ObjectUnreadable,
-    StrongroomError,
-)
 from archive.objects import IteratorReader
 from archive.reading import VersionRef, read_version
 from archive.records import lookup
@@ -42,15 +34,23 @@ from archive.service import Archive
 from audit.checkpoints import PREFIX as CHECKPOINT_PREFIX
 from audit.checkpoints import lock_status
 from backup.catalog_copy import check_integrity, repoint, sqlite_path
+from backup.escrow import install_keyring
 from backup.layout import blob_key
 from backup.manifest import Entry, Manifest
 from backup.sealing import KeyLookup, SealError, keys_of, unseal_file
-from backup.escrow import install_keyring
 from backup.targets import MissingBlob, Target
 from catalog.schema import AuditEvent, Record, User, Version, VersionState
 from config.home import ExternalStorage, init_home
 from config.settings import CONFIG_FILE, Settings
 from encryption.keyring import KeyEntry
+from errors import (
+    Conflict,
+    IntegrityError,
+    KeyMissing,
+    NotFound,
+    ObjectUnreadable,
+    StrongroomError,
+)
 
 PROBE_PREFIX = "probe/"
 

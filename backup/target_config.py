@@ -18,7 +18,6 @@ from pathlib import Path
 
 import tomli_w
 
-from archive.errors import ConfigError, Conflict, NotFound, UsageError
 from backup.targets import (
     DirectoryLocation,
     DirectoryTarget,
@@ -30,6 +29,7 @@ from backup.targets import (
 )
 from config.private_files import check_private_file, write_private_file
 from config.settings import TARGET_NAME_PATTERN, S3Credentials, Settings, split_endpoint
+from errors import ConfigError, Conflict, NotFound, UsageError
 
 TARGETS_FILE = "backup-targets.toml"
 CREDENTIALS_FILE = "secrets/backup-credentials.json"

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archive.errors import StrongroomError, UsageError
 from commands.common import (
     State,
     check_summary,
@@ -30,6 +29,7 @@ from commands.common import (
     progress,
     storage_options,
 )
+from errors import StrongroomError, UsageError
 
 if TYPE_CHECKING:
     from archive.service import Archive

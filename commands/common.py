@@ -70,7 +70,7 @@ class State:
     @property
     def host_home(self) -> Path:
         """The home, for an operator command: these run on the service host, never through ``--server``."""
-        from archive.errors import UsageError
+        from errors import UsageError
 
         if self.server and self.server_given:
             context = click.get_current_context(silent=True)
@@ -110,7 +110,7 @@ class State:
 
     def logged_in(self) -> Any:
         """The service at ``--server`` with the saved login (for commands that only exist there)."""
-        from archive.errors import UsageError
+        from errors import UsageError
 
         if not self.server:
             raise UsageError("this command talks to a server: give --server URL or set STRONGROOM_SERVER")
@@ -118,8 +118,8 @@ class State:
 
     def remote(self) -> Any:
         """A client for ``--server`` without a saved login (for logging in)."""
-        from archive.errors import UsageError
         from client.remote import RemoteArchive
+        from errors import UsageError
 
         if not self.server:
             raise UsageError("no server: give --server URL or set STRONGROOM_SERVER")
@@ -128,7 +128,7 @@ class State:
 
     def _check_remote_actor(self) -> None:
         """Through a server you are whoever logged in; ``--as`` on the command line would be a false claim."""
-        from archive.errors import UsageError
+        from errors import UsageError
 
         if self.actor_given:
             raise UsageError(
@@ -187,8 +187,8 @@ def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def with_storage(*args: Any, s3_endpoint: str | None, bucket: str, s3_region: str, s3_access_key: str | None,
                      s3_secret_key: str | None, **kwargs: Any) -> Any:
-        from archive.errors import UsageError
         from config.home import ExternalStorage
+        from errors import UsageError
 
         external = None
         if s3_endpoint:

@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-from archive.errors import StrongroomError, UsageError
 from commands.common import (
     State,
     actor_option,
@@ -22,6 +21,7 @@ from commands.common import (
     pass_state,
     print_json,
 )
+from errors import StrongroomError, UsageError
 
 LANGUAGE = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                         help="Language of the document (zh: simplified Chinese).")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import tomli_w
 
-from archive.errors import ConfigError, UsageError
 from config.private_files import write_private_file
 from config.settings import (
     BUCKET_PATTERN,
@@ -21,6 +20,7 @@ from config.settings import (
     split_endpoint,
 )
 from encryption.keyring import Keyring
+from errors import ConfigError, UsageError
 
 DEFAULT_HOME = Path("~/.strongroom")
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from archive.errors import ConfigError
 from config.private_files import check_private_file
+from errors import ConfigError
 from naming import InvalidName, validate_type
 
 CONFIG_FILE = "strongroom.toml"

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive.errors import Conflict, NotFound, UsageError
 from archive.service import Archive, as_utc, utcnow
 from catalog.schema import (
     ActionItem,
@@ -28,6 +27,7 @@ from catalog.schema import (
     RegisterStart,
 )
 from config.settings import Settings
+from errors import Conflict, NotFound, UsageError
 from paperwork.compliance import Filing, OpenAction, Rules, Status, evaluate
 from paperwork.data import Action
 from paperwork.register import (

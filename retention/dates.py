@@ -6,8 +6,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from archive.errors import UsageError
 from config.settings import Settings
+from errors import UsageError
 from retention.schedule import (
     RetentionDate,
     Schedule,

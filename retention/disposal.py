@@ -23,13 +23,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from access.actor import Actor
-from archive.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    StrongroomError,
-    UsageError,
-)
 from archive.fields import REASON, required_text
 from archive.numbers import DISPOSED, Numbered, disposal_reason, ensure_marker
 from archive.records import find_record
@@ -44,6 +37,13 @@ from catalog.schema import (
     Record,
     RecordState,
     VersionState,
+)
+from errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    StrongroomError,
+    UsageError,
 )
 from naming import InvalidName, parse_name
 from retention.dates import today

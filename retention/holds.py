@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from access.actor import Actor
-from archive.errors import Conflict, Forbidden, NotFound
 from archive.fields import REASON, check_text, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
 from catalog.schema import Hold, RecordState
+from errors import Conflict, Forbidden, NotFound
 from naming import parse_name
 from retention.objects import record_objects
 

@@ -14,12 +14,12 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from access.actor import Actor
-from archive.errors import Conflict, Forbidden, UsageError
 from archive.fields import REASON, required_text
 from archive.records import find_record
 from archive.service import utcnow
 from audit import trail
 from catalog.schema import RecordState
+from errors import Conflict, Forbidden, UsageError
 from naming import parse_name
 from retention.apply import extend_locks
 from retention.dates import schedule_for

@@ -41,8 +41,8 @@ from whoosh.query import Or, Query, Term
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
-from archive.errors import StrongroomError
 from config.private_files import write_private_file
+from errors import StrongroomError
 from search.analysis import MixedAnalyzer
 
 INDEX_NAME = "MAIN"

@@ -25,10 +25,10 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable, StrongroomError
 from archive.reading import VersionRef, read_version
 from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, VersionState
+from errors import IntegrityError, KeyMissing, ObjectUnreadable, StrongroomError
 from search.documents import Plan, VersionInfo, document, plan, restamped
 from search.extract import Extracted, extract, skip_reason
 from search.index import WRITE_TIMEOUT, SearchIndex, Writer, state, stored_by_key

@@ -26,7 +26,7 @@ from minio.error import InvalidResponseError, MinioException, S3Error, ServerErr
 from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
-from archive.errors import ObjectUnreadable, StorageUnavailable
+from errors import ObjectUnreadable, StorageUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")

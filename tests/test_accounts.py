@@ -24,10 +24,10 @@ from accounts.passwords import (
     verify_password,
 )
 from accounts.tokens import hash_token, new_token
-from archive.errors import Conflict, NotFound, Unauthenticated, UsageError
 from archive.service import Archive, as_utc, utcnow
 from audit.trail import Event, to_event, walk_chain
 from catalog.schema import AuditEvent, Token, User
+from errors import Conflict, NotFound, Unauthenticated, UsageError
 
 OPERATOR = Actor("root", "admin", "test")
 GOOD = "correct horse battery"

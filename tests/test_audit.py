@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from access.actor import Actor
-from archive.errors import StorageUnavailable
 from archive.service import Archive
 from audit import trail
 from audit.checkpoints import (
@@ -28,6 +27,7 @@ from audit.checkpoints import (
 from audit.log import CSV_COLUMNS, query, to_json_rows, write_csv
 from audit.trail import GENESIS, canonical, chain_hash, record
 from audit.verify import verify_audit
+from errors import StorageUnavailable
 from storage.s3 import ObjectStore
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,11 +14,11 @@ from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
 from access.actor import Actor
-from archive.errors import StorageUnavailable
 from archive.service import Archive
 from audit.checkpoints import PREFIX, checkpoint_key, list_checkpoints, write_checkpoint
 from audit.trail import record
 from audit.verify import verify_audit
+from errors import StorageUnavailable
 from storage.s3 import PROBE_KEY, PROBE_RETENTION, MissingObject, ObjectStore, StoredVersion
 from tests.conftest import cli, make_home
 from tests.service_helpers import start_service

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.errors import UsageError
+from errors import UsageError
 from paperwork.data import (
     Action,
     Complaints,

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from minio.error import S3Error
 
-from archive.errors import StorageUnavailable
 from archive.service import Archive
+from errors import StorageUnavailable
 from retention.objects import record_objects
 from tests.conftest import cli
 from tests.helpers import write_file

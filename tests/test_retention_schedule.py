@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.errors import ConfigError
 from config.settings import CONFIG_FILE, DEFAULT_SCHEDULES, DEFAULT_TYPES, load_settings
+from errors import ConfigError
 from retention.rules import (
     DisposalFacts,
     disposal_refusal,

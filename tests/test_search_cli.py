@@ -12,11 +12,11 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from archive.errors import Forbidden, UsageError
 from archive.service import Archive
 from commands.common import State
 from commands.search import audit_sample, search
 from config.settings import Settings
+from errors import Forbidden, UsageError
 from operations.search import SearchUnavailable
 from search.indexer import catch_up, index_for, sync
 from tests.conftest import cli, cli_process

@@ -14,8 +14,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from archive.errors import UsageError
 from archive.service import utcnow
+from errors import UsageError
 from operations.context import Context
 from paperwork.compliance import LATE, ON_TIME, OVERDUE, PENDING, Item, Status
 from paperwork.data import FollowUp, MinutesInput, ReportInput

@@ -15,10 +15,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from access.purposes import Purpose
 from access.requests import RequestView
 from api.streams import primed
-from archive.errors import Forbidden, UsageError
 from archive.filing import Filed
 from archive.reading import VersionRef
 from archive.records import RecordView, VersionView
+from errors import Forbidden, UsageError
 from naming import InvalidName, parse_name
 from operations import access, records, retention
 from operations.context import Context

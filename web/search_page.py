@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from archive.errors import UsageError
+from errors import UsageError
 from operations.context import Context
 from web.forms import optional_date, optional_int, optional_text
 from web.render import page

@@ -21,8 +21,8 @@ from starlette.responses import Response
 from access.actor import Actor
 from accounts.users import UserView, authenticate
 from api.auth import source_of
-from archive.errors import StrongroomError, Unauthenticated
 from archive.service import Archive
+from errors import StrongroomError, Unauthenticated
 from operations.context import Context
 
 SESSION_COOKIE = "strongroom_session"
