@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from config.private_files import check_private_file, write_private_file
+from encryption.private_files import check_private_file, write_private_file
 from errors import ConfigError
 
 

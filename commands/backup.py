@@ -551,7 +551,7 @@ def keys_export(state: State, file: Path, plain: bool, force: bool) -> None:
     (twice), or taken from $STRONGROOM_KEYS_PASSPHRASE.
     """
     from backup.escrow import export_keyring
-    from config.private_files import write_private_file
+    from encryption.private_files import write_private_file
 
     if file.exists() and not force:
         raise UsageError(f"{file} exists; use --force to overwrite it")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import tomli_w
 
-from config.private_files import write_private_file
 from config.settings import (
     BUCKET_PATTERN,
     CONFIG_FILE,
@@ -20,6 +19,7 @@ from config.settings import (
     split_endpoint,
 )
 from encryption.keyring import Keyring
+from encryption.private_files import write_private_file
 from errors import ConfigError, UsageError
 
 DEFAULT_HOME = Path("~/.strongroom")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from config.private_files import check_private_file
+from encryption.private_files import check_private_file
 from errors import ConfigError
 from naming import InvalidName, validate_type
 

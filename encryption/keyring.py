@@ -38,7 +38,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from filelock import FileLock
 
-from config.private_files import check_private_file, write_private_file
+from encryption.private_files import check_private_file, write_private_file
 from encryption.raw_fernet import RawFernet
 from errors import ConfigError, KeyMissing
 

@@ -41,7 +41,7 @@ from whoosh.query import Or, Query, Term
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
-from config.private_files import write_private_file
+from encryption.private_files import write_private_file
 from errors import StrongroomError
 from search.analysis import MixedAnalyzer
 
