@@ -126,7 +126,7 @@ def init(state: State, external: Any) -> None:
     Without --s3-endpoint, storage is an embedded SeaweedFS on 127.0.0.1 with
     free ports and generated credentials.
     """
-    from config.home import init_home
+    from bootstrap.home import init_home
 
     report = init_home(state.host_home, external)
     click.echo(f"home: {report.home}")

@@ -311,7 +311,7 @@ def restore(state: State, snapshot: str, target_name: str | None, location: str 
 def _prepare_home(state: State, escrow: Path | None, external: Any, located: bool, as_json: bool) -> None:
     """With --keys, the escrowed keyring into a new home and 'init'; without, the home must be one already."""
     from backup.escrow import is_protected, read_export
-    from backup.restore import prepare_home
+    from bootstrap.home import prepare_home
     from config.settings import CONFIG_FILE
 
     home = state.host_home

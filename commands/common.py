@@ -187,7 +187,7 @@ def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def with_storage(*args: Any, s3_endpoint: str | None, bucket: str, s3_region: str, s3_access_key: str | None,
                      s3_secret_key: str | None, **kwargs: Any) -> Any:
-        from config.home import ExternalStorage
+        from bootstrap.home import ExternalStorage
         from errors import UsageError
 
         external = None
