@@ -33,8 +33,8 @@ from catalog.schema import Token, User
 from errors import Conflict, NotFound, Unauthenticated, UsageError
 
 if TYPE_CHECKING:
-    from access.actor import Actor
     from archive.service import Archive
+    from audit.actor import Actor
     from config.settings import ServiceSettings
 
 ROLES = ("director", "manager", "staff", "auditor", "admin")

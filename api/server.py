@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from access.actor import Actor
 from archive.service import Archive
+from audit.actor import Actor
 from errors import StrongroomError, UsageError
 from retention.rules import lock_summary
 

@@ -37,10 +37,10 @@ from typing import BinaryIO
 
 import urllib3
 
-from access.actor import Actor
 from access.policy import AccessPolicy
 from accounts.users import add_user
 from archive.service import Archive
+from audit.actor import Actor
 from bench.common import (
     KIB,
     MIB,

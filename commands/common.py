@@ -166,7 +166,7 @@ def operator_actor() -> Any:
     NAME is who acts (``--as``, ``$STRONGROOM_USER``, else the OS user), as that person says:
     whoever can read the home holds the keyring, so no account vouches for it.
     """
-    from access.actor import CLI_SOURCE, Actor
+    from audit.actor import CLI_SOURCE, Actor
 
     return Actor(f"operator:{current_state().actor}", None, CLI_SOURCE)
 

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from access.actor import Actor
 from access.grants import list_grants
 from archive.service import Archive, as_utc
+from audit.actor import Actor
 from audit.trail import record as audit
 from catalog.schema import Record, RecordState, VersionState
 from errors import NotFound, StrongroomError, UsageError

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from access.actor import Actor
 from archive.fields import REASON, required_text
 from archive.numbers import DISPOSED, Numbered, disposal_reason, ensure_marker
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
+from audit.actor import Actor
 from audit.trail import to_event
 from catalog.schema import (
     AuditEvent,

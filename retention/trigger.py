@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from access.actor import Actor
 from archive.fields import REASON, required_text
 from archive.records import find_record
 from archive.service import utcnow
 from audit import trail
+from audit.actor import Actor
 from catalog.schema import RecordState
 from errors import Conflict, Forbidden, UsageError
 from naming import parse_name

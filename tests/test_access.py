@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
-from access.actor import Actor
 from access.grants import expire_due, list_grants, live_purposes, revoke
 from access.policy import ACTIONS, SHIPPED_MODEL, SHIPPED_POLICY, AccessPolicy
 from access.requests import approve, deny, my_requests, pending_requests, request_access
 from archive.service import utcnow
+from audit.actor import Actor
 from catalog.schema import AccessRequest, AuditEvent, Grant
 from errors import ConfigError, Conflict, Forbidden, NotFound, UsageError
 from naming import InvalidName

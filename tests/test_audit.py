@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from access.actor import Actor
 from archive.service import Archive
 from audit import trail
+from audit.actor import Actor
 from audit.checkpoints import (
     PREFIX,
     checkpoint_if_due,
@@ -338,7 +338,7 @@ def test_checkpoint_objects_hold_no_user_data(audited):
 
 WRITER = """
 import sys
-from access.actor import Actor
+from audit.actor import Actor
 from archive.service import Archive
 from audit.trail import record
 archive = Archive.open(__import__("pathlib").Path(sys.argv[1]))

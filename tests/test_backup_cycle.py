@@ -23,13 +23,13 @@ import pytest
 from sqlalchemy import select
 
 import backup.snapshot as snapshot_module
-from access.actor import Actor
 from accounts.users import add_user
 from archive.filing import file_record, file_version
 from archive.numbers import find_marker
 from archive.reading import read_version, stored_versions
 from archive.rotation import rotate
 from archive.service import Archive
+from audit.actor import Actor
 from audit.checkpoints import list_checkpoints, write_checkpoint
 from audit.trail import record
 from audit.verify import verify_audit

@@ -13,8 +13,8 @@ from minio.commonconfig import COMPLIANCE
 from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
-from access.actor import Actor
 from archive.service import Archive
+from audit.actor import Actor
 from audit.checkpoints import PREFIX, checkpoint_key, list_checkpoints, write_checkpoint
 from audit.trail import record
 from audit.verify import verify_audit

@@ -335,8 +335,8 @@ def test_blank_form_needs_no_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_filed_through_the_service_counts_by_its_title(home: Path, archive: Archive, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """``--file`` with ``--server``: filed with the user's login; the host matches it to its meeting by title."""
-    from access.actor import Actor
     from accounts.users import add_user
+    from audit.actor import Actor
     from paperwork.schedule import is_late, minutes_deadline
     from tests.service_helpers import start_service
 

@@ -17,10 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from access.actor import Actor
 from accounts.users import UserView, authenticate
 from api.auth import source_of
 from archive.service import Archive
+from audit.actor import Actor
 from errors import StrongroomError, Unauthenticated
 from operations.context import Context
 from web.navigation import viewer_of
