@@ -26,6 +26,7 @@ from archive.objects import (
     write_object,
 )
 from archive.records import find_record
+from archive.retention_dates import check_retain_from
 from archive.service import Archive, as_utc, utcnow, writer_id
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
@@ -38,7 +39,6 @@ from naming import (
     parse_name,
     validate_year,
 )
-from retention.dates import check_retain_from
 from storage.s3 import MissingObject
 
 FORMAT = 1

@@ -72,7 +72,7 @@ class Archive:
 
     def lock_until(self, record_type: str, created_at: datetime, retain_from: date | None) -> datetime | None:
         """The Object Lock date for a version of such a record, or None (locks off, or retention already over)."""
-        from retention.dates import lock_moment, retention_of
+        from archive.retention_dates import lock_moment, retention_of
 
         if not self.locks_versions:
             return None

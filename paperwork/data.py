@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from errors import UsageError
-from paperwork.schedule import Month, ScheduleError, parse_day, parse_month
+from schedules.paperwork import Month, ScheduleError, parse_day, parse_month
 
 MAX_INPUT_BYTES = 1024 * 1024
 

@@ -2,7 +2,7 @@
 
 Operator functions on the service host: they read and write the catalog directly. The logic
 (which meetings exist, deadlines, states) is in :mod:`paperwork.register`,
-:mod:`paperwork.schedule` and :mod:`paperwork.compliance`.
+:mod:`schedules.paperwork` and :mod:`paperwork.compliance`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from paperwork.register import (
     meeting_slots,
     month_of_title,
 )
-from paperwork.schedule import (
+from schedules.paperwork import (
     Month,
     Recurrence,
     ScheduleError,

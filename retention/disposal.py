@@ -24,7 +24,9 @@ from sqlalchemy.orm import selectinload
 
 from archive.fields import REASON, required_text
 from archive.numbers import DISPOSED, Numbered, disposal_reason, ensure_marker
+from archive.objects import record_objects
 from archive.records import find_record
+from archive.retention_dates import today
 from archive.service import as_utc, utcnow
 from audit import trail
 from audit.actor import Actor
@@ -46,9 +48,7 @@ from errors import (
     UsageError,
 )
 from naming import InvalidName, parse_name
-from retention.dates import today
 from retention.holds import active_hold, set_storage_hold
-from retention.objects import record_objects
 from retention.rules import disposal_refusal
 from retention.status import RecordRow, facts
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from archive.fields import REASON, check_text, required_text
+from archive.objects import record_objects
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
@@ -20,7 +21,6 @@ from audit.actor import Actor
 from catalog.schema import Hold, RecordState
 from errors import Conflict, Forbidden, NotFound
 from naming import parse_name
-from retention.objects import record_objects
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from archive.fields import REASON, required_text
 from archive.records import find_record
+from archive.retention_dates import schedule_for
 from archive.service import utcnow
 from audit import trail
 from audit.actor import Actor
@@ -22,8 +23,7 @@ from catalog.schema import RecordState
 from errors import Conflict, Forbidden, UsageError
 from naming import parse_name
 from retention.apply import extend_locks
-from retention.dates import schedule_for
-from retention.schedule import ScheduleError, check_trigger
+from schedules.retention import ScheduleError, check_trigger
 
 if TYPE_CHECKING:
     from access.policy import AccessPolicy

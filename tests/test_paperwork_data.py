@@ -20,7 +20,7 @@ from paperwork.data import (
     minutes_input,
     report_input,
 )
-from paperwork.schedule import Month
+from schedules.paperwork import Month
 
 MINUTES_YAML = """\
 meeting: weekly

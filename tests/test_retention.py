@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from minio.error import S3Error
 
+from archive.objects import record_objects
 from archive.service import Archive
 from errors import StorageUnavailable
-from retention.objects import record_objects
 from tests.conftest import cli
 from tests.helpers import write_file
 

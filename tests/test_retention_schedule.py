@@ -25,7 +25,7 @@ from retention.rules import (
     due_for_archive_tier,
     expiring_soon,
 )
-from retention.schedule import (
+from schedules.retention import (
     FILING,
     MAX_YEARS,
     Period,

@@ -29,7 +29,7 @@ from paperwork.minutes import MinutesDocument, build_minutes
 from paperwork.output import safe_filename
 from paperwork.register import minutes_title, report_title
 from paperwork.report import ReportDocument, build_report
-from paperwork.schedule import ScheduleError, parse_month, report_deadline
+from schedules.paperwork import ScheduleError, parse_month, report_deadline
 from web.i18n import language
 from web.navigation import COMPLIANCE_TYPES
 from web.render import page
