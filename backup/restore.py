@@ -32,7 +32,6 @@ from archive.reading import VersionRef, read_version
 from archive.records import lookup
 from archive.service import Archive
 from audit.checkpoints import PREFIX as CHECKPOINT_PREFIX
-from audit.checkpoints import lock_status
 from backup.catalog_copy import check_integrity, repoint, sqlite_path
 from backup.layout import blob_key
 from backup.manifest import Entry, Manifest
@@ -158,7 +157,7 @@ def restore_archive(
     report = RestoreReport(manifest.snapshot, str(archive.settings.home), objects=len(manifest.entries),
                            resumed=len(journal.done), numbers=manifest.counts.get("numbers", 0),
                            **{k: manifest.counts[k] for k in ("records", "versions", "checkpoints")})
-    lock = lock_status(archive)
+    lock = archive.store.lock_probe()
     tmp = catalog_path.with_name(f".{catalog_path.name}.restore")
     try:
         _open_catalog(target, manifest, keys, tmp)

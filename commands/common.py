@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,38 +13,49 @@ from typing import Any
 
 import click
 
-HOME_SEEN = "_STRONGROOM_HOME_SEEN"  # the home of the running command, for the error funnel's log
-
 
 class State:
     """Per-invocation state: where the home is, which server (if any), who acts, and what has been opened.
 
-    The global options set it: on the ``strongroom`` group, then (overriding) on any command
-    below it. ``server_given`` and ``actor_given`` say whether ``--server`` and ``--as`` were
-    given on the command line rather than by ``STRONGROOM_SERVER`` / ``STRONGROOM_USER``.
+    The error funnel (``cli.StrongroomGroup``) makes it before the command line is read and hands
+    it to click as the context's object; the global options then set it: on the ``strongroom``
+    group, then (overriding) on any command below it. ``server_given`` and ``actor_given`` say
+    whether ``--server`` and ``--as`` were given on the command line rather than by
+    ``STRONGROOM_SERVER`` / ``STRONGROOM_USER``.
     """
 
     def __init__(
-        self, home: Path, server: str | None = None, ca_cert: str | None = None, actor: str | None = None, *,
-        server_given: bool = False, actor_given: bool = False,
+        self, home: Path | None = None, server: str | None = None, ca_cert: str | None = None,
+        actor: str | None = None, *, server_given: bool = False, actor_given: bool = False,
     ) -> None:
-        self.home = home
+        self.use_options(home, server, ca_cert, actor, server_given=server_given, actor_given=actor_given)
+        self._archive: Any = None
+        self._backend: Any = None
+
+    def use_options(
+        self, home: Path | None, server: str | None, ca_cert: str | None, actor: str | None, *,
+        server_given: bool, actor_given: bool,
+    ) -> None:
+        """The global options as given on the ``strongroom`` group (``home`` None: not read yet)."""
+        self._home = home
         self.server = server
         self.ca_cert = ca_cert
         self._actor = actor
         self.server_given = server_given
         self.actor_given = actor_given
-        self._archive: Any = None
-        self._backend: Any = None
 
     @property
     def home(self) -> Path:
+        """The home of the running command (before the options are read: ``STRONGROOM_HOME`` or the default)."""
+        if self._home is None:
+            from config.home import resolve_home
+
+            self._home = resolve_home(None)
         return self._home
 
     @home.setter
     def home(self, home: Path) -> None:
         self._home = home
-        os.environ[HOME_SEEN] = str(home)
 
     @property
     def actor(self) -> str:

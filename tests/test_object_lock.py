@@ -34,6 +34,20 @@ def test_new_bucket_is_made_with_object_lock(archive):
     assert store.ensure_bucket() is False, "an existing bucket is left as it is"
 
 
+def test_the_store_keeps_its_lock_probe(archive):
+    """Measured once per store (no module-level map keyed by stores); ``refresh`` measures again and keeps that."""
+    store = archive.store
+    first = store.lock_probe()
+    assert store.lock_probe() is first and first.available
+    again = store.lock_probe(refresh=True)
+    assert again is not first and store.lock_probe() is again
+    other = Archive.open(archive.settings.home)
+    try:
+        assert other.store.lock_probe() is not again, "another open archive has its own store and probe"
+    finally:
+        other.close()
+
+
 def test_probe_on_a_fresh_bucket_measures_enforcement(archive):
     """Measured on SeaweedFS 4.48 here: a COMPLIANCE-retained version cannot be deleted (AccessDenied)."""
     probe = archive.store.probe_object_lock()

@@ -1,5 +1,6 @@
-"""The layers hold: no import runs back up a layer and no modules import each other in a loop.
+"""The shape of the house: the layers hold, no import loops, no module-level registries.
 
+No import runs back up a layer and no modules import each other in a loop.
 The layers are the import-linter contract in pyproject.toml (``make lint`` checks it with
 ``lint-imports``, before the suite); ``tools/import_layers.py`` measures the same layers and
 also covers ``cli.py``, which import-linter cannot take as a root. These tests fail when someone
@@ -8,6 +9,7 @@ adds an upward import or a loop, even when only pytest is run.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import sys
 from pathlib import Path
@@ -53,3 +55,32 @@ def test_an_upward_import_and_a_loop_are_found(tmp_path: Path) -> None:
     found = layers.measure(tmp_path, PYPROJECT)
     assert [(imp.importer, imp.imported) for imp in found.upward] == [("storage", "web.pages")]
     assert found.module_loops == [["web.pages", "web.session"]]
+
+
+REGISTRIES = {"WeakKeyDictionary", "WeakValueDictionary", "WeakSet"}
+
+
+def _module_state(path: Path) -> list[str]:
+    """Module-level weak maps (state keyed by objects) and writes to the process environment."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in tree.body:
+        value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if isinstance(value, ast.Call):
+            called = value.func.attr if isinstance(value.func, ast.Attribute) else getattr(value.func, "id", "")
+            if called in REGISTRIES:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {called}")
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        for target in targets:
+            if isinstance(target, ast.Subscript) and ast.unparse(target.value) == "os.environ":
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} os.environ[...] =")
+    return found
+
+
+def test_no_module_level_registries_or_environment_globals() -> None:
+    """What belongs to one open archive is kept by it (Archive.part, ObjectStore.lock_probe); what belongs
+    to one command is its State, reached through click's context, never a module-level map or a variable
+    of the process environment."""
+    found = [hit for path in layers.modules(ROOT).values() for hit in _module_state(path)]
+    assert found == []
