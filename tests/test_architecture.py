@@ -70,11 +70,11 @@ def _module_state(path: Path) -> list[str]:
             called = value.func.attr if isinstance(value.func, ast.Attribute) else getattr(value.func, "id", "")
             if called in REGISTRIES:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} {called}")
-    for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else []
+    for assign in ast.walk(tree):
+        targets = assign.targets if isinstance(assign, ast.Assign) else []
         for target in targets:
             if isinstance(target, ast.Subscript) and ast.unparse(target.value) == "os.environ":
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno} os.environ[...] =")
+                found.append(f"{path.relative_to(ROOT)}:{target.lineno} os.environ[...] =")
     return found
 
 

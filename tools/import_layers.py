@@ -76,7 +76,6 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[Import]:
     """The project modules ``name`` imports, one per imported module per statement."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        targets: set[str] = set()
         if isinstance(node, ast.Import):
             targets = {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -85,6 +84,8 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> Iterator[Import]:
                 parent = package.split(".")[: len(package.split(".")) - (node.level - 1)]
                 base = ".".join([*parent, base] if base else parent)
             targets = {f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names}
+        else:
+            continue
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
