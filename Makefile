@@ -8,7 +8,7 @@ export STRONGROOM_HOME ?= $(HOME)/.strongroom
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test bench screenshots venv clean
+.PHONY: run test lint bench screenshots venv clean
 
 venv: $(STAMP)
 
@@ -22,8 +22,13 @@ run: $(STAMP)
 	$(BIN)/strongroom init
 	$(BIN)/strongroom serve
 
-test: $(STAMP) $(CHROMIUM)
+test: lint $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
+
+# The layers (docs/architecture.md, "Layers"): an import that runs back up a layer, or a loop between
+# the modules of a package, fails here. The contracts are [tool.importlinter] in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/lint-imports
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
@@ -44,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .import_linter_cache

@@ -14,10 +14,8 @@ from typing import Any, BinaryIO
 
 import click
 
-from archive.errors import StrongroomError, UsageError
 from commands import access, audit, backup, paperwork, retention, search, service
 from commands.common import (
-    HOME_SEEN,
     State,
     actor_option,
     add_global_options,
@@ -30,6 +28,7 @@ from commands.common import (
     root_options,
     storage_options,
 )
+from errors import StrongroomError, UsageError
 from naming import InvalidName
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -41,6 +40,7 @@ class StrongroomGroup(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         kwargs["standalone_mode"] = False
+        state = kwargs.setdefault("obj", State())  # the running command's state, set by the global options
         try:
             return super().main(*args, **kwargs)
         except click.exceptions.Exit as exc:
@@ -65,7 +65,7 @@ class StrongroomGroup(click.Group):
             sys.stderr.close()
             sys.exit(1)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: log, one line, no traceback
-            where = _log_internal_error(exc)
+            where = _log_internal_error(exc, state.home)
             _fail(f"internal error ({type(exc).__name__}); details in {where}", 1)
 
 
@@ -74,10 +74,8 @@ def _fail(message: str, code: int, prefix: str = "strongroom") -> None:
     sys.exit(code)
 
 
-def _log_internal_error(exc: BaseException) -> str:
-    from config.home import resolve_home
-
-    logs = resolve_home(os.environ.get(HOME_SEEN)) / "logs"
+def _log_internal_error(exc: BaseException, home: Path) -> str:
+    logs = home / "logs"
     try:
         logs.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = logs / "strongroom.log"
@@ -108,10 +106,10 @@ def main(ctx: click.Context, home: str | None, server: str | None, ca_cert: str 
     from config.home import resolve_home
 
     given = click.ParameterSource.COMMANDLINE
-    state = State(resolve_home(home), server or None, ca_cert, actor,
-                  server_given=ctx.get_parameter_source("server") is given,
-                  actor_given=ctx.get_parameter_source("actor") is given)
-    ctx.obj = state
+    state = ctx.ensure_object(State)
+    state.use_options(resolve_home(home), server or None, ca_cert, actor,
+                      server_given=ctx.get_parameter_source("server") is given,
+                      actor_given=ctx.get_parameter_source("actor") is given)
     ctx.call_on_close(state.close)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -126,7 +124,7 @@ def init(state: State, external: Any) -> None:
     Without --s3-endpoint, storage is an embedded SeaweedFS on 127.0.0.1 with
     free ports and generated credentials.
     """
-    from config.home import init_home
+    from bootstrap.home import init_home
 
     report = init_home(state.host_home, external)
     click.echo(f"home: {report.home}")

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from access.actor import Actor
-from archive.errors import Conflict, Forbidden, NotFound
 from archive.service import as_utc, utcnow
 from audit import trail
+from audit.actor import Actor
 from catalog.schema import Grant
+from errors import Conflict, Forbidden, NotFound
 from naming import parse_name
 
 if TYPE_CHECKING:

@@ -58,10 +58,10 @@ from typing import TYPE_CHECKING, Any
 import casbin
 from casbin.persist.adapters import StringAdapter
 
-from access.actor import Actor
 from access.grants import live_purposes
 from access.purposes import Purpose
-from archive.errors import ConfigError, Forbidden
+from audit.actor import Actor
+from errors import ConfigError, Forbidden
 from naming import parse_name
 
 if TYPE_CHECKING:

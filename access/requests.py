@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from access.actor import Actor
 from access.grants import GrantView, grant_view
 from access.purposes import Purpose
-from archive.errors import Conflict, Forbidden, NotFound, UsageError
 from archive.fields import REASON, required_text
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
+from audit.actor import Actor
 from catalog.schema import AccessRequest, Grant, RecordState, RequestState
+from errors import Conflict, Forbidden, NotFound, UsageError
 from naming import parse_name
 
 if TYPE_CHECKING:

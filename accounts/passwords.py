@@ -7,7 +7,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from archive.errors import UsageError
+from errors import UsageError
 
 MIN_LENGTH = 10
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters

@@ -27,14 +27,14 @@ from accounts.passwords import (
     verify_password,
 )
 from accounts.tokens import hash_token, new_token
-from archive.errors import Conflict, NotFound, Unauthenticated, UsageError
 from archive.service import as_utc, utcnow
 from audit import trail
 from catalog.schema import Token, User
+from errors import Conflict, NotFound, Unauthenticated, UsageError
 
 if TYPE_CHECKING:
-    from access.actor import Actor
     from archive.service import Archive
+    from audit.actor import Actor
     from config.settings import ServiceSettings
 
 ROLES = ("director", "manager", "staff", "auditor", "admin")

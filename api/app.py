@@ -23,8 +23,8 @@ from api import (
     retention_routes,
     search_routes,
 )
-from archive.errors import StrongroomError
 from archive.service import Archive
+from errors import StrongroomError
 from search.queue import start_indexing
 from web.app import create_web_app
 

@@ -9,9 +9,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from access.actor import Actor
 from accounts.users import UserView, authenticate
-from archive.errors import Forbidden, Unauthenticated
+from audit.actor import Actor
+from errors import Forbidden, Unauthenticated
 from operations.context import Context
 
 T = TypeVar("T")

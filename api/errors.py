@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from api.streams import ClientDisconnected
-from archive.errors import (
+from errors import (
     Conflict,
     Forbidden,
     IntegrityError,

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from archive.errors import StrongroomError
+from errors import StrongroomError
 
 LOG_FILE = "strongroom.log"
 DETAIL_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

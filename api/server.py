@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from access.actor import Actor
-from archive.errors import StrongroomError, UsageError
 from archive.service import Archive
+from audit.actor import Actor
+from errors import StrongroomError, UsageError
 from retention.rules import lock_summary
 
 

@@ -9,7 +9,7 @@ from typing import BinaryIO
 import anyio.from_thread
 from starlette.requests import ClientDisconnect, Request
 
-from archive.errors import UsageError
+from errors import UsageError
 
 SMALL_BODY = 1024 * 1024
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive.errors import UsageError
+from errors import UsageError
 
 TITLE = "title"
 COMMENT = "comment"

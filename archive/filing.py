@@ -16,8 +16,8 @@ from typing import BinaryIO
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError as SQLIntegrityError
 
-from archive.errors import Conflict, StrongroomError, UsageError
 from archive.fields import COMMENT, FILENAME, TITLE, check_text
+from archive.numbers import VOID, Numbered, write_marker
 from archive.objects import (
     WrittenObject,
     copy_checked,
@@ -25,11 +25,12 @@ from archive.objects import (
     read_header,
     write_object,
 )
-from archive.numbers import VOID, Numbered, write_marker
 from archive.records import find_record
+from archive.retention_dates import check_retain_from
 from archive.service import Archive, as_utc, utcnow, writer_id
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
+from errors import Conflict, StrongroomError, UsageError
 from naming import (
     InvalidName,
     archive_key,
@@ -38,7 +39,6 @@ from naming import (
     parse_name,
     validate_year,
 )
-from retention.dates import check_retain_from
 from storage.s3 import MissingObject
 
 FORMAT = 1

@@ -39,13 +39,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from archive.errors import KeyMissing, ObjectUnreadable
 from archive.numbers import NotAMarker, marker_kind, open_marker
-from archive.objects import open_object, read_header
+from archive.objects import open_object, read_header, record_objects
 from archive.problems import DAMAGED, MISSING, UNREADABLE, Problem
 from archive.service import Archive
 from catalog.schema import AuditEvent, Record, RecordState, Version
 from encryption.envelope import EnvelopeError
+from errors import KeyMissing, ObjectUnreadable
 from naming import (
     ARCHIVE_PREFIX,
     CURRENT_PREFIX,
@@ -55,7 +55,6 @@ from naming import (
     parse_name,
     parse_object_key,
 )
-from retention.objects import record_objects
 from storage.s3 import MissingObject, StoredVersion
 
 DELETE_MARKER = "delete-marker"

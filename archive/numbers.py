@@ -24,11 +24,11 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from archive.errors import KeyMissing, ObjectUnreadable
 from archive.objects import OpenedObject, iter_plaintext, new_nonce, open_object, still_locked, write_object
 from archive.service import Archive, as_utc, utcnow
 from catalog.schema import Record, RecordState
 from encryption.envelope import ENVELOPE_FIELDS, EnvelopeError
+from errors import KeyMissing, ObjectUnreadable
 from naming import NUMBERS_PREFIX, InvalidName, RecordName, number_key, parse_name, parse_object_key
 from storage.s3 import MissingObject, StoredVersion
 

@@ -1,4 +1,4 @@
-"""Writing and reading encrypted objects in the bucket (the envelope format over S3)."""
+"""Writing and reading encrypted objects in the bucket (the envelope format over S3); every object of one record."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from archive.errors import Conflict, StrongroomError
 from archive.service import Archive, utcnow
 from encryption.envelope import (
     FOOTER,
@@ -25,6 +24,9 @@ from encryption.envelope import (
     parse_footer,
     parse_header,
 )
+from errors import Conflict, StrongroomError
+from naming import ARCHIVE_PREFIX, current_key, parse_name
+from storage.s3 import ObjectStore, StoredVersion
 
 WHOLE_OBJECT_LIMIT = 4 * 1024 * 1024
 READ_BLOCK = 1024 * 1024
@@ -168,3 +170,16 @@ class IteratorReader:
         else:
             self._pending = b""
         return bytes(out)
+
+
+def record_objects(store: ObjectStore, name_text: str) -> list[StoredVersion]:
+    """Versions (and delete markers) at ``current/NAME`` and under ``archive/NAME/``.
+
+    Besides the catalogued versions this finds superseded copies and re-encrypted
+    ciphertexts that Object Lock kept from being deleted.
+    """
+    name = parse_name(name_text)
+    current = current_key(name)
+    archived = f"{ARCHIVE_PREFIX}{name}/"
+    found = [v for v in store.list_versions(current, with_delete_markers=True) if v.key == current]
+    return found + store.list_versions(archived, with_delete_markers=True)

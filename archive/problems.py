@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable
+from errors import IntegrityError, KeyMissing, ObjectUnreadable
 
 DAMAGED = "damaged"
 UNREADABLE = "unreadable"

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable
 from archive.inventory import Finding, check_bucket
 from archive.objects import OpenedObject, iter_plaintext, open_object
 from archive.problems import DAMAGED, MISSING, PER_OBJECT, UNREADABLE, Problem, problem_of
@@ -17,6 +16,7 @@ from archive.records import find_record, lookup
 from archive.service import Archive
 from catalog.schema import Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
+from errors import IntegrityError, KeyMissing, ObjectUnreadable
 from naming import parse_name
 from storage.s3 import MissingObject
 

@@ -40,12 +40,12 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, func, make_url, select
 
-from archive.errors import Conflict, KeyMissing, ObjectUnreadable
 from archive.numbers import UNREADABLE_VOID, NotAMarker, NumberMarker, marker_of, names
 from archive.objects import OpenedObject, iter_plaintext, open_object
 from archive.service import Archive, utcnow
 from catalog.schema import Counter, Record, RecordState, Version, VersionState
 from encryption.envelope import EnvelopeError
+from errors import Conflict, KeyMissing, ObjectUnreadable
 from naming import (
     ARCHIVE_PREFIX,
     CURRENT_PREFIX,

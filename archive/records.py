@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from archive.errors import NotFound
 from archive.service import as_utc
 from catalog.schema import Record, RecordState, Version, VersionState
+from errors import NotFound
 from naming import RecordName, parse_name
 
 

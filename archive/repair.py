@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import psutil
 from sqlalchemy import select
 
-from archive.errors import IntegrityError, KeyMissing, StrongroomError
 from archive.filing import (
     complete_first_version,
     complete_new_version,
@@ -29,6 +28,7 @@ from archive.objects import WrittenObject, iter_plaintext, open_object, read_hea
 from archive.service import Archive
 from catalog.schema import Version, VersionState
 from encryption.envelope import EnvelopeError
+from errors import IntegrityError, KeyMissing, StrongroomError
 from storage.s3 import MissingObject
 
 

@@ -29,7 +29,6 @@ from datetime import datetime
 from filelock import FileLock
 from sqlalchemy import func, select
 
-from archive.errors import Conflict, IntegrityError, ObjectUnreadable
 from archive.numbers import NumberMarker, rewrite_marker, scan_markers
 from archive.objects import IteratorReader, new_nonce, still_locked, write_object
 from archive.problems import PER_OBJECT, UNREADABLE, Problem, problem_of
@@ -38,6 +37,7 @@ from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, Version, VersionState
 from encryption.envelope import ENVELOPE_FIELDS
 from encryption.keyring import KeyEntry
+from errors import Conflict, IntegrityError, ObjectUnreadable
 from storage.s3 import MissingObject
 
 

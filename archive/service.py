@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from catalog.database import Catalog
 from config.settings import Settings, load_settings
 from encryption.keyring import Keyring
 from storage.embedded import EmbeddedServer
 from storage.s3 import ObjectStore
+
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -36,6 +41,8 @@ class Archive:
         self.settings = settings
         self.catalog = Catalog(settings.catalog_url, settings.run_dir / "catalog.lock")
         self.catalog.migrate()
+        self._parts: dict[type[Any], Any] = {}
+        self._parts_lock = threading.Lock()
 
     @classmethod
     def open(cls, home: Path) -> Archive:
@@ -72,11 +79,23 @@ class Archive:
 
     def lock_until(self, record_type: str, created_at: datetime, retain_from: date | None) -> datetime | None:
         """The Object Lock date for a version of such a record, or None (locks off, or retention already over)."""
-        from retention.dates import lock_moment, retention_of
+        from archive.retention_dates import lock_moment, retention_of
 
         if not self.locks_versions:
             return None
         return lock_moment(self.settings, retention_of(self.settings, record_type, created_at, retain_from), utcnow())
+
+    def part(self, kind: type[T], make: Callable[[Archive], T]) -> T:
+        """The one ``kind`` this archive keeps, made by ``make(self)`` the first time it is asked for.
+
+        The floors above keep here what belongs to one open archive (the search index and its
+        writer: see search/indexer.py and search/queue.py), so it lives exactly as long as the
+        archive, which need not know their types.
+        """
+        with self._parts_lock:
+            if kind not in self._parts:
+                self._parts[kind] = make(self)
+            return cast(T, self._parts[kind])
 
     def ready_to_write(self) -> None:
         """Fail early, before a number is taken, if the keyring or the storage is not usable."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,8 +23,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from archive.errors import StorageUnavailable
 from catalog.schema import AuditEvent
+from errors import StorageUnavailable
 from storage.s3 import LockProbe, MissingObject, ObjectStore, StoredVersion
 
 if TYPE_CHECKING:
@@ -36,10 +35,6 @@ FORMAT = 1
 READ_THREADS = 8
 
 log = logging.getLogger(__name__)
-
-# One probe per ObjectStore (an Archive keeps one store), dropped with the store.
-_probes: weakref.WeakKeyDictionary[ObjectStore, LockProbe] = weakref.WeakKeyDictionary()
-
 
 @dataclass(frozen=True)
 class Checkpoint:
@@ -80,16 +75,6 @@ def decode(key: str, data: bytes, locked: bool) -> Checkpoint:
     return Checkpoint(seq=seq, hash=digest, at=at, locked=locked)
 
 
-def lock_status(archive: Archive, *, refresh: bool = False) -> LockProbe:
-    """The bucket's Object Lock probe, measured once per store unless ``refresh``."""
-    store = archive.store
-    probe = None if refresh else _probes.get(store)
-    if probe is None:
-        probe = store.probe_object_lock()
-        _probes[store] = probe
-    return probe
-
-
 def _event(archive: Archive, seq: int | None) -> tuple[int, str] | None:
     """(seq, hash) of event ``seq``, or of the chain head when ``seq`` is None."""
     query = select(AuditEvent.seq, AuditEvent.hash)
@@ -122,7 +107,7 @@ def _checkpoint(archive: Archive, seq: int | None, lock: LockProbe | None) -> Ch
         return None
     except MissingObject:
         pass
-    lock = lock or lock_status(archive)
+    lock = lock or archive.store.lock_probe()
     moment = datetime.now(UTC)
     at = moment.isoformat(timespec="seconds")
     retain_until = moment + timedelta(days=archive.settings.audit.checkpoint_retention_days) if lock.available else None

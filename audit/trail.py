@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from catalog.schema import AuditEvent
 
 if TYPE_CHECKING:
-    from access.actor import Actor
     from archive.service import Archive
+    from audit.actor import Actor
 
 GENESIS = "0" * 64
 

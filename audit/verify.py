@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from audit.checkpoints import Checkpoint, lock_status, read_all
+from audit.checkpoints import Checkpoint, read_all
 from audit.trail import GENESIS, walk_chain
 from catalog.schema import AuditEvent
 from storage.s3 import LockProbe
@@ -76,7 +76,7 @@ def verify_audit(
     first_bad, problem = min(problems, key=lambda item: item[0]) if problems else (None, None)
     if problem is None and unreadable:
         problem = unreadable[0]
-    lock = lock_status(archive, refresh=True) if probe_lock else None
+    lock = archive.store.lock_probe(refresh=True) if probe_lock else None
     return AuditReport(
         ok=problem is None,
         checked=chain.checked,

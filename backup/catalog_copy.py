@@ -17,8 +17,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select, update
 from sqlalchemy.engine import Engine, make_url
 
-from archive.errors import ConfigError, IntegrityError
 from catalog.schema import AuditEvent, Record, RecordState, Version, VersionState
+from errors import ConfigError, IntegrityError
 
 BUSY_TIMEOUT_S = 60
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from archive.errors import Conflict, UsageError
 from encryption.keyring import KEY_ID_PATTERN, KeyEntry, Keyring
 from encryption.raw_fernet import RawFernet
+from errors import Conflict, UsageError
 
 FORMAT = "strongroom-keyring-export"
 VERSION = 1

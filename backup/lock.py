@@ -11,8 +11,8 @@ from contextlib import contextmanager
 
 from filelock import FileLock, Timeout
 
-from archive.errors import Conflict
 from config.settings import Settings
+from errors import Conflict
 
 
 @contextmanager

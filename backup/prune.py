@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from archive.errors import Conflict
 from backup.layout import blob_key, snapshot_key, snapshot_time
 from backup.repository import blob_sizes, load_all
 from backup.retention import select_kept
 from backup.sealing import KeyLookup
 from backup.targets import Target
+from errors import Conflict
 
 
 @dataclass

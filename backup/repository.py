@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archive.errors import IntegrityError, KeyMissing, NotFound, ObjectUnreadable, UsageError
 from backup.layout import BLOBS, SNAPSHOTS, digest_of, snapshot_id_of, snapshot_key
 from backup.manifest import Manifest, decode
 from backup.sealing import KeyLookup, SealError
 from backup.targets import MissingBlob, Target
+from errors import IntegrityError, KeyMissing, NotFound, ObjectUnreadable, UsageError
 
 
 def snapshot_ids(target: Target) -> list[str]:

@@ -1,7 +1,7 @@
 """Bringing a snapshot back: a whole archive into an empty home, or one record into the live archive.
 
-Into a new home, a disaster recovery starts with :func:`prepare_home`: the escrowed keyring is
-installed first (``init`` keeps an existing keyring), then the home is initialised. A whole
+Into a new home, a disaster recovery starts with :func:`bootstrap.home.prepare_home`: the escrowed
+keyring is installed first (``init`` keeps an existing keyring), then the home is initialised. A whole
 restore writes every object version of the snapshot into the new home's
 (empty) bucket under its original key — each blob's SHA-256 is checked on the way —
 and restores the audit checkpoints and number markers (under Object Lock until their
@@ -27,7 +27,18 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from archive.errors import (
+from archive.objects import IteratorReader
+from archive.reading import VersionRef, read_version
+from archive.records import lookup
+from archive.service import Archive
+from audit.checkpoints import PREFIX as CHECKPOINT_PREFIX
+from backup.catalog_copy import check_integrity, repoint, sqlite_path
+from backup.layout import blob_key
+from backup.manifest import Entry, Manifest
+from backup.sealing import KeyLookup, SealError, keys_of, unseal_file
+from backup.targets import MissingBlob, Target
+from catalog.schema import AuditEvent, Record, User, Version, VersionState
+from errors import (
     Conflict,
     IntegrityError,
     KeyMissing,
@@ -35,22 +46,6 @@ from archive.errors import (
     ObjectUnreadable,
     StrongroomError,
 )
-from archive.objects import IteratorReader
-from archive.reading import VersionRef, read_version
-from archive.records import lookup
-from archive.service import Archive
-from audit.checkpoints import PREFIX as CHECKPOINT_PREFIX
-from audit.checkpoints import lock_status
-from backup.catalog_copy import check_integrity, repoint, sqlite_path
-from backup.layout import blob_key
-from backup.manifest import Entry, Manifest
-from backup.sealing import KeyLookup, SealError, keys_of, unseal_file
-from backup.escrow import install_keyring
-from backup.targets import MissingBlob, Target
-from catalog.schema import AuditEvent, Record, User, Version, VersionState
-from config.home import ExternalStorage, init_home
-from config.settings import CONFIG_FILE, Settings
-from encryption.keyring import KeyEntry
 
 PROBE_PREFIX = "probe/"
 
@@ -97,34 +92,6 @@ def check_keys(archive: Archive, manifest: Manifest) -> None:
 
 
 # --- a whole archive into an empty home -------------------------------------------------------
-
-
-def prepare_home(home: Path, keys: list[KeyEntry], external: ExternalStorage | None) -> bool:
-    """Make ``home`` ready for a whole restore: the escrowed ``keys`` first, then ``init``.
-
-    True if the home was initialised here; False if it already was, with these very keys (a
-    restore that stopped part-way and is run again: it keeps its storage settings). Anything
-    else in the directory is refused, so a restore never lands on a home in use.
-    """
-    settings = Settings(home=home)
-    initialised = (home / CONFIG_FILE).exists()
-    if not initialised and home.exists():
-        keyring = settings.keyring_path.name  # the keyring, its lock and temporary files: an earlier attempt's
-        stray = [p.name for p in home.iterdir() if p != settings.secrets_dir]
-        if settings.secrets_dir.is_dir():
-            stray += [f"secrets/{p.name}" for p in settings.secrets_dir.iterdir()
-                      if not p.name.lstrip(".").startswith(keyring)]
-        if stray:
-            raise Conflict(f"{home} is not empty (it holds {sorted(stray)[0]}): restore into a new directory")
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        install_keyring(settings.keyring_path, keys)
-    except Conflict:
-        raise Conflict(f"{home} holds another keyring: restore into a new home") from None
-    if initialised:
-        return False
-    init_home(home, external)
-    return True
 
 
 def pending_filings(archive: Archive) -> list[str]:
@@ -190,7 +157,7 @@ def restore_archive(
     report = RestoreReport(manifest.snapshot, str(archive.settings.home), objects=len(manifest.entries),
                            resumed=len(journal.done), numbers=manifest.counts.get("numbers", 0),
                            **{k: manifest.counts[k] for k in ("records", "versions", "checkpoints")})
-    lock = lock_status(archive)
+    lock = archive.store.lock_probe()
     tmp = catalog_path.with_name(f".{catalog_path.name}.restore")
     try:
         _open_catalog(target, manifest, keys, tmp)

@@ -19,7 +19,6 @@ from typing import BinaryIO
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from archive.errors import KeyMissing
 from encryption.envelope import (
     FOOTER,
     HEADER,
@@ -36,6 +35,7 @@ from encryption.envelope import (
 )
 from encryption.keyring import KeyEntry, Keyring
 from encryption.raw_fernet import RawFernet
+from errors import KeyMissing
 
 BACKUP_KEY_INFO = b"strongroom backup key v1"
 CHUNK_SIZE = 1024 * 1024

@@ -35,7 +35,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from archive.errors import IntegrityError
 from archive.service import Archive, utcnow
 from audit.checkpoints import PREFIX as CHECKPOINT_PREFIX
 from backup.catalog_copy import (
@@ -51,6 +50,7 @@ from backup.manifest import CatalogCopy, Entry, Manifest, encode
 from backup.repository import blob_sizes, newest_manifest, snapshot_ids
 from backup.sealing import keys_of, sealing_reader
 from backup.targets import Target
+from errors import IntegrityError
 from naming import NUMBERS_PREFIX
 from storage.s3 import MissingObject
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import tomli_w
 
-from archive.errors import ConfigError, Conflict, NotFound, UsageError
 from backup.targets import (
     DirectoryLocation,
     DirectoryTarget,
@@ -28,8 +27,9 @@ from backup.targets import (
     Target,
     parse_location,
 )
-from config.private_files import check_private_file, write_private_file
 from config.settings import TARGET_NAME_PATTERN, S3Credentials, Settings, split_endpoint
+from encryption.private_files import check_private_file, write_private_file
+from errors import ConfigError, Conflict, NotFound, UsageError
 
 TARGETS_FILE = "backup-targets.toml"
 CREDENTIALS_FILE = "secrets/backup-credentials.json"

@@ -26,7 +26,6 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from archive.errors import ConfigError, ObjectUnreadable, StorageUnavailable, UsageError
 from backup.layout import MARKER_FORMAT, MARKER_KEY
 from config.settings import (
     BUCKET_PATTERN,
@@ -34,6 +33,7 @@ from config.settings import (
     S3Credentials,
     split_endpoint,
 )
+from errors import ConfigError, ObjectUnreadable, StorageUnavailable, UsageError
 from storage.s3 import CLIENT_ERRORS, MISSING_CODES, answered_failure, http_client
 
 READ_BLOCK = 1024 * 1024

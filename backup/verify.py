@@ -21,13 +21,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from archive.errors import KeyMissing, ObjectUnreadable
 from backup.layout import blob_key
 from backup.manifest import Manifest
 from backup.repository import blob_sizes, load_all, load_manifest
 from backup.sealing import KeyLookup, SealError, unseal_file
 from backup.targets import MissingBlob, Target
-
+from errors import KeyMissing, ObjectUnreadable
 
 DAMAGED = "damaged"
 UNREADABLE = "unreadable"

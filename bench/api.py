@@ -37,10 +37,10 @@ from typing import BinaryIO
 
 import urllib3
 
-from access.actor import Actor
 from access.policy import AccessPolicy
 from accounts.users import add_user
 from archive.service import Archive
+from audit.actor import Actor
 from bench.common import (
     KIB,
     MIB,
@@ -52,8 +52,8 @@ from bench.common import (
 )
 from bench.env import STRONGROOM, Env
 from bench.large import write_random_file
+from bootstrap.home import ExternalStorage, init_home
 from client.remote import RemoteArchive
-from config.home import ExternalStorage, init_home
 from operations.context import Context, local_actor
 from operations.records import file_new, open_version
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import casbin
 from sqlalchemy import insert
 
-from access.actor import Actor
 from access.policy import AccessPolicy
 from archive.service import utcnow
+from audit.actor import Actor
 from bench.common import BenchResult, Limit
 from bench.env import Env
 from catalog.database import Catalog

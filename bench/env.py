@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archive.service import Archive
-from config.home import init_home
+from bootstrap.home import init_home
 from config.settings import ENV_PREFIX, load_settings
 from storage.embedded import EmbeddedServer
 from storage.s3 import ObjectStore

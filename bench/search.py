@@ -40,9 +40,9 @@ from whoosh.fields import ID, NUMERIC, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import MultifieldParser
 
-from access.actor import Actor
 from access.policy import AccessPolicy
 from archive.service import utcnow
+from audit.actor import Actor
 from bench.common import BenchResult, Comparison, Limit
 from bench.env import Env
 from catalog.schema import Grant

@@ -6,8 +6,8 @@ import json
 import os
 from pathlib import Path
 
-from archive.errors import ConfigError
-from config.private_files import check_private_file, write_private_file
+from encryption.private_files import check_private_file, write_private_file
+from errors import ConfigError
 
 
 def credentials_path() -> Path:

@@ -17,7 +17,11 @@ import urllib3
 
 from access.grants import GrantView
 from access.requests import RequestView
-from archive.errors import (
+from archive.filing import Filed
+from archive.records import RecordView, VersionView
+from audit.trail import Event
+from audit.verify import AuditReport
+from errors import (
     Conflict,
     Forbidden,
     IntegrityError,
@@ -26,10 +30,6 @@ from archive.errors import (
     Unauthenticated,
     UsageError,
 )
-from archive.filing import Filed
-from archive.records import RecordView, VersionView
-from audit.trail import Event
-from audit.verify import AuditReport
 from retention.disposal import Certificate, DisposalView
 from retention.holds import HoldView
 from retention.status import RetentionView

@@ -29,8 +29,8 @@ def audit() -> None:
 def log(state: State, record: str | None, user: str | None, action: str | None, since: datetime | None,
         until: datetime | None, limit: int | None, as_csv: bool, actor: str, as_json: bool) -> None:
     """List audit events, oldest first."""
-    from archive.errors import UsageError
     from audit.log import write_csv
+    from errors import UsageError
 
     if as_csv and as_json:
         raise UsageError("--csv and --json are alternatives")

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from archive.errors import StrongroomError, UsageError
 from commands.common import (
     State,
     check_summary,
@@ -30,6 +29,7 @@ from commands.common import (
     progress,
     storage_options,
 )
+from errors import StrongroomError, UsageError
 
 if TYPE_CHECKING:
     from archive.service import Archive
@@ -311,7 +311,7 @@ def restore(state: State, snapshot: str, target_name: str | None, location: str 
 def _prepare_home(state: State, escrow: Path | None, external: Any, located: bool, as_json: bool) -> None:
     """With --keys, the escrowed keyring into a new home and 'init'; without, the home must be one already."""
     from backup.escrow import is_protected, read_export
-    from backup.restore import prepare_home
+    from bootstrap.home import prepare_home
     from config.settings import CONFIG_FILE
 
     home = state.host_home
@@ -551,7 +551,7 @@ def keys_export(state: State, file: Path, plain: bool, force: bool) -> None:
     (twice), or taken from $STRONGROOM_KEYS_PASSPHRASE.
     """
     from backup.escrow import export_keyring
-    from config.private_files import write_private_file
+    from encryption.private_files import write_private_file
 
     if file.exists() and not force:
         raise UsageError(f"{file} exists; use --force to overwrite it")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,38 +13,49 @@ from typing import Any
 
 import click
 
-HOME_SEEN = "_STRONGROOM_HOME_SEEN"  # the home of the running command, for the error funnel's log
-
 
 class State:
     """Per-invocation state: where the home is, which server (if any), who acts, and what has been opened.
 
-    The global options set it: on the ``strongroom`` group, then (overriding) on any command
-    below it. ``server_given`` and ``actor_given`` say whether ``--server`` and ``--as`` were
-    given on the command line rather than by ``STRONGROOM_SERVER`` / ``STRONGROOM_USER``.
+    The error funnel (``cli.StrongroomGroup``) makes it before the command line is read and hands
+    it to click as the context's object; the global options then set it: on the ``strongroom``
+    group, then (overriding) on any command below it. ``server_given`` and ``actor_given`` say
+    whether ``--server`` and ``--as`` were given on the command line rather than by
+    ``STRONGROOM_SERVER`` / ``STRONGROOM_USER``.
     """
 
     def __init__(
-        self, home: Path, server: str | None = None, ca_cert: str | None = None, actor: str | None = None, *,
-        server_given: bool = False, actor_given: bool = False,
+        self, home: Path | None = None, server: str | None = None, ca_cert: str | None = None,
+        actor: str | None = None, *, server_given: bool = False, actor_given: bool = False,
     ) -> None:
-        self.home = home
+        self.use_options(home, server, ca_cert, actor, server_given=server_given, actor_given=actor_given)
+        self._archive: Any = None
+        self._backend: Any = None
+
+    def use_options(
+        self, home: Path | None, server: str | None, ca_cert: str | None, actor: str | None, *,
+        server_given: bool, actor_given: bool,
+    ) -> None:
+        """The global options as given on the ``strongroom`` group (``home`` None: not read yet)."""
+        self._home = home
         self.server = server
         self.ca_cert = ca_cert
         self._actor = actor
         self.server_given = server_given
         self.actor_given = actor_given
-        self._archive: Any = None
-        self._backend: Any = None
 
     @property
     def home(self) -> Path:
+        """The home of the running command (before the options are read: ``STRONGROOM_HOME`` or the default)."""
+        if self._home is None:
+            from config.home import resolve_home
+
+            self._home = resolve_home(None)
         return self._home
 
     @home.setter
     def home(self, home: Path) -> None:
         self._home = home
-        os.environ[HOME_SEEN] = str(home)
 
     @property
     def actor(self) -> str:
@@ -70,7 +80,7 @@ class State:
     @property
     def host_home(self) -> Path:
         """The home, for an operator command: these run on the service host, never through ``--server``."""
-        from archive.errors import UsageError
+        from errors import UsageError
 
         if self.server and self.server_given:
             context = click.get_current_context(silent=True)
@@ -110,7 +120,7 @@ class State:
 
     def logged_in(self) -> Any:
         """The service at ``--server`` with the saved login (for commands that only exist there)."""
-        from archive.errors import UsageError
+        from errors import UsageError
 
         if not self.server:
             raise UsageError("this command talks to a server: give --server URL or set STRONGROOM_SERVER")
@@ -118,8 +128,8 @@ class State:
 
     def remote(self) -> Any:
         """A client for ``--server`` without a saved login (for logging in)."""
-        from archive.errors import UsageError
         from client.remote import RemoteArchive
+        from errors import UsageError
 
         if not self.server:
             raise UsageError("no server: give --server URL or set STRONGROOM_SERVER")
@@ -128,7 +138,7 @@ class State:
 
     def _check_remote_actor(self) -> None:
         """Through a server you are whoever logged in; ``--as`` on the command line would be a false claim."""
-        from archive.errors import UsageError
+        from errors import UsageError
 
         if self.actor_given:
             raise UsageError(
@@ -166,7 +176,7 @@ def operator_actor() -> Any:
     NAME is who acts (``--as``, ``$STRONGROOM_USER``, else the OS user), as that person says:
     whoever can read the home holds the keyring, so no account vouches for it.
     """
-    from access.actor import CLI_SOURCE, Actor
+    from audit.actor import CLI_SOURCE, Actor
 
     return Actor(f"operator:{current_state().actor}", None, CLI_SOURCE)
 
@@ -187,8 +197,8 @@ def storage_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def with_storage(*args: Any, s3_endpoint: str | None, bucket: str, s3_region: str, s3_access_key: str | None,
                      s3_secret_key: str | None, **kwargs: Any) -> Any:
-        from archive.errors import UsageError
-        from config.home import ExternalStorage
+        from bootstrap.home import ExternalStorage
+        from errors import UsageError
 
         external = None
         if s3_endpoint:

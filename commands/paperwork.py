@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-from archive.errors import StrongroomError, UsageError
 from commands.common import (
     State,
     actor_option,
@@ -22,6 +21,7 @@ from commands.common import (
     pass_state,
     print_json,
 )
+from errors import StrongroomError, UsageError
 
 LANGUAGE = click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
                         help="Language of the document (zh: simplified Chinese).")
@@ -212,7 +212,7 @@ def report(
     from paperwork.output import safe_filename
     from paperwork.register import report_title
     from paperwork.report import ReportDocument, build_report
-    from paperwork.schedule import ScheduleError, parse_month, report_deadline
+    from schedules.paperwork import ScheduleError, parse_month, report_deadline
 
     data = report_input(load_file(source), str(source)) if source else ReportInput()
     try:
@@ -254,7 +254,7 @@ def meeting() -> None:
 
 def _when(text: str, settings: Any) -> datetime:
     from paperwork.meetings import time_zone
-    from paperwork.schedule import ScheduleError, parse_moment
+    from schedules.paperwork import ScheduleError, parse_moment
 
     try:
         return parse_moment(text, time_zone(settings))
@@ -273,7 +273,7 @@ def meeting_add(state: State, name: str, at_text: str, place: str | None, as_jso
     """Put a one-off meeting in the register; its minutes are then due like any other's."""
     from audit.trail import record as audit
     from paperwork.meetings import add_meeting, time_zone
-    from paperwork.schedule import ScheduleError, check_meeting_name
+    from schedules.paperwork import ScheduleError, check_meeting_name
 
     archive = state.archive
     try:
@@ -318,8 +318,8 @@ def meeting_list(state: State, start: str | None, end: str | None, as_json: bool
     from datetime import time, timedelta
 
     from paperwork.meetings import minutes_records, slots, time_zone
-    from paperwork.schedule import ScheduleError, local, parse_day
     from paperwork.wording import WEEKDAY_NAMES
+    from schedules.paperwork import ScheduleError, local, parse_day
 
     archive = state.archive
     tz = time_zone(archive.settings)
@@ -434,7 +434,7 @@ def link(state: State, record_name: str, meeting: str | None, when: str | None, 
     from naming import parse_name
     from paperwork.meetings import link as link_record
     from paperwork.meetings import resolve
-    from paperwork.schedule import ScheduleError, parse_month
+    from schedules.paperwork import ScheduleError, parse_month
 
     name = str(parse_name(record_name))
     archive = state.archive

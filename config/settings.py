@@ -18,8 +18,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from archive.errors import ConfigError
-from config.private_files import check_private_file
+from encryption.private_files import check_private_file
+from errors import ConfigError
 from naming import InvalidName, validate_type
 
 CONFIG_FILE = "strongroom.toml"
@@ -154,7 +154,7 @@ class RetentionSettings:
     """How long records are kept, write-once storage, and moving superseded versions to a cheaper tier.
 
     ``schedules``: one ``TYPE = PERIOD from TRIGGER`` line per record type (see
-    :mod:`retention.schedule`). ``object_lock``: put every stored version under S3 Object Lock
+    :mod:`schedules.retention`). ``object_lock``: put every stored version under S3 Object Lock
     (compliance mode) until its retention date, where the bucket supports it.
     ``archive_after_days``: superseded versions older than this move to ``archive_storage_class``
     (0: never). ``notice_days``: ``retention apply`` reports records whose retention ends
@@ -452,7 +452,7 @@ PAPERWORK_RANGES = {
 
 
 def _validate_paperwork(paperwork: PaperworkSettings) -> None:
-    from paperwork.schedule import ScheduleError, parse_day, parse_recurrence, zone
+    from schedules.paperwork import ScheduleError, parse_day, parse_recurrence, zone
 
     for name, (low, high) in PAPERWORK_RANGES.items():
         if not low <= getattr(paperwork, name) <= high:
@@ -472,7 +472,7 @@ STORAGE_CLASS_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,31}\Z")
 
 
 def _validate_retention(settings: Settings) -> None:
-    from retention.schedule import ScheduleError, parse_schedules
+    from schedules.retention import ScheduleError, parse_schedules
 
     retention = settings.retention
     try:

@@ -38,9 +38,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from filelock import FileLock
 
-from archive.errors import ConfigError, KeyMissing
-from config.private_files import check_private_file, write_private_file
+from encryption.private_files import check_private_file, write_private_file
 from encryption.raw_fernet import RawFernet
+from errors import ConfigError, KeyMissing
 
 KEY_ID_BYTES = 8
 KEY_ID_PATTERN = re.compile(r"^[0-9a-f]{16}\Z")

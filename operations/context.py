@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from access.actor import CLI_SOURCE, Actor
 from access.policy import AccessPolicy
-from archive.errors import Forbidden, Unauthenticated
 from archive.service import Archive
+from audit.actor import CLI_SOURCE, Actor
 from audit.trail import record as audit
+from errors import Forbidden, Unauthenticated
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from access.actor import Actor
 from access.grants import list_grants
-from archive.errors import NotFound, StrongroomError, UsageError
 from archive.service import Archive, as_utc
+from audit.actor import Actor
 from audit.trail import record as audit
 from catalog.schema import Record, RecordState, VersionState
+from errors import NotFound, StrongroomError, UsageError
 from naming import parse_name
 from operations.context import Context
 from search import query as search_query

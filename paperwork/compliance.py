@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from paperwork.register import MeetingSlot
-from paperwork.schedule import Month, is_late, local, minutes_deadline, report_deadline
+from schedules.paperwork import Month, is_late, local, minutes_deadline, report_deadline
 
 ON_TIME, LATE, PENDING, OVERDUE = "on_time", "late", "pending", "overdue"
 

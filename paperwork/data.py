@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from archive.errors import UsageError
-from paperwork.schedule import Month, ScheduleError, parse_day, parse_month
+from errors import UsageError
+from schedules.paperwork import Month, ScheduleError, parse_day, parse_month
 
 MAX_INPUT_BYTES = 1024 * 1024
 

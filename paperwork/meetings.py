@@ -2,7 +2,7 @@
 
 Operator functions on the service host: they read and write the catalog directly. The logic
 (which meetings exist, deadlines, states) is in :mod:`paperwork.register`,
-:mod:`paperwork.schedule` and :mod:`paperwork.compliance`.
+:mod:`schedules.paperwork` and :mod:`paperwork.compliance`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from archive.errors import Conflict, NotFound, UsageError
 from archive.service import Archive, as_utc, utcnow
 from catalog.schema import (
     ActionItem,
@@ -28,6 +27,7 @@ from catalog.schema import (
     RegisterStart,
 )
 from config.settings import Settings
+from errors import Conflict, NotFound, UsageError
 from paperwork.compliance import Filing, OpenAction, Rules, Status, evaluate
 from paperwork.data import Action
 from paperwork.register import (
@@ -38,7 +38,7 @@ from paperwork.register import (
     meeting_slots,
     month_of_title,
 )
-from paperwork.schedule import (
+from schedules.paperwork import (
     Month,
     Recurrence,
     ScheduleError,

@@ -18,8 +18,8 @@ from paperwork.docx_style import (
     to_bytes,
 )
 from paperwork.register import MeetingSlot
-from paperwork.schedule import default_due
 from paperwork.wording import LABELS, WEEKDAY_NAMES
+from schedules.paperwork import default_due
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from archive.errors import UsageError
+from errors import UsageError
 
 _UNSAFE = re.compile(r"[^\w.-]+")
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from paperwork.schedule import (
+from schedules.paperwork import (
     Month,
     Recurrence,
     ScheduleError,

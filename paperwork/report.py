@@ -23,8 +23,8 @@ from paperwork.figures import (
     satisfaction_met,
     satisfaction_rate,
 )
-from paperwork.schedule import Month, default_due
 from paperwork.wording import LABELS, MONTH_NAMES, verdict
+from schedules.paperwork import Month, default_due
 
 
 @dataclass(frozen=True)

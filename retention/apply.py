@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive.errors import StrongroomError
+from archive.retention_dates import lock_moment, retention_of, scheduled
 from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, Version
+from errors import StrongroomError
 from retention import disposal, holds, status, tiering
-from retention.dates import lock_moment, retention_of, scheduled
 from retention.status import LIVE_VERSIONS
 
 

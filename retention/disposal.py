@@ -22,19 +22,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from access.actor import Actor
-from archive.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    StrongroomError,
-    UsageError,
-)
 from archive.fields import REASON, required_text
 from archive.numbers import DISPOSED, Numbered, disposal_reason, ensure_marker
+from archive.objects import record_objects
 from archive.records import find_record
+from archive.retention_dates import today
 from archive.service import as_utc, utcnow
 from audit import trail
+from audit.actor import Actor
 from audit.trail import to_event
 from catalog.schema import (
     AuditEvent,
@@ -45,10 +40,15 @@ from catalog.schema import (
     RecordState,
     VersionState,
 )
+from errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    StrongroomError,
+    UsageError,
+)
 from naming import InvalidName, parse_name
-from retention.dates import today
 from retention.holds import active_hold, set_storage_hold
-from retention.objects import record_objects
 from retention.rules import disposal_refusal
 from retention.status import RecordRow, facts
 

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from access.actor import Actor
-from archive.errors import Conflict, Forbidden, NotFound
 from archive.fields import REASON, check_text, required_text
+from archive.objects import record_objects
 from archive.records import find_record
 from archive.service import as_utc, utcnow
 from audit import trail
+from audit.actor import Actor
 from catalog.schema import Hold, RecordState
+from errors import Conflict, Forbidden, NotFound
 from naming import parse_name
-from retention.objects import record_objects
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

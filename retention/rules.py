@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from retention.schedule import RetentionDate
+from schedules.retention import RetentionDate
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from archive.records import find_record
+from archive.retention_dates import retention_of, scheduled, today
 from archive.service import as_utc
 from catalog.schema import Record, RecordState, Version, VersionState
 from naming import parse_name
-from retention.dates import retention_of, scheduled, today
 from retention.holds import active_hold, held_names
 from retention.rules import DisposalFacts, disposal_refusal, expiring_soon
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from access.actor import Actor
-from archive.errors import Conflict, Forbidden, UsageError
 from archive.fields import REASON, required_text
 from archive.records import find_record
+from archive.retention_dates import schedule_for
 from archive.service import utcnow
 from audit import trail
+from audit.actor import Actor
 from catalog.schema import RecordState
+from errors import Conflict, Forbidden, UsageError
 from naming import parse_name
 from retention.apply import extend_locks
-from retention.dates import schedule_for
-from retention.schedule import ScheduleError, check_trigger
+from schedules.retention import ScheduleError, check_trigger
 
 if TYPE_CHECKING:
     from access.policy import AccessPolicy

@@ -43,8 +43,8 @@ from whoosh.searching import Searcher
 from whoosh.util.filelock import FileLock
 from whoosh.writing import IndexWriter
 
-from archive.errors import StrongroomError
-from config.private_files import write_private_file
+from encryption.private_files import write_private_file
+from errors import StrongroomError
 from search.analysis import MixedAnalyzer
 
 INDEX_NAME = "MAIN"

@@ -20,15 +20,14 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from archive.errors import IntegrityError, KeyMissing, ObjectUnreadable, StrongroomError
 from archive.reading import VersionRef, read_version
 from archive.service import Archive, as_utc
 from catalog.schema import Record, RecordState, VersionState
+from errors import IntegrityError, KeyMissing, ObjectUnreadable, StrongroomError
 from search.documents import Plan, VersionInfo, document, plan, restamped
 from search.extract import Extracted, extract, skip_reason
 from search.index import WRITE_TIMEOUT, SearchIndex, Writer, state, stored_by_key
@@ -37,17 +36,14 @@ log = logging.getLogger("strongroom.search")
 READERS = 4  # versions fetched and extracted at once
 CHUNK = 100  # records per commit when syncing many
 
-_indexes: WeakKeyDictionary[Archive, SearchIndex] = WeakKeyDictionary()
-
-
 def index_for(archive: Archive) -> SearchIndex:
-    """The index of the archive's home (one object per open archive, so searchers are reused)."""
-    index = _indexes.get(archive)
-    if index is None:
-        settings = archive.settings
-        index = SearchIndex(settings.home / "index", settings.run_dir / "search-index.lock")
-        _indexes[archive] = index
-    return index
+    """The index of the archive's home (one object per open archive, kept by it, so searchers are reused)."""
+    return archive.part(SearchIndex, _open_index)
+
+
+def _open_index(archive: Archive) -> SearchIndex:
+    settings = archive.settings
+    return SearchIndex(settings.home / "index", settings.run_dir / "search-index.lock")
 
 
 def catalog_versions(archive: Archive, names: Iterable[str] | None = None) -> list[VersionInfo]:

@@ -26,7 +26,7 @@ from whoosh.qparser import MultifieldParser
 from whoosh.query import And, DateRange, NullQuery, NumericRange, Or, Query, Term, TermRange
 from whoosh.searching import Hit, Searcher
 
-from archive.errors import UsageError
+from errors import UsageError
 from search.analysis import WIDTH_FOLD
 from search.index import IndexDamaged, OpenIndex, SearchIndex, schema
 from search.mask import mask

@@ -5,11 +5,12 @@ filed. One thread drains the queue in batches (duplicates collapse) and syncs th
 two writers ever meet and no filing waits for the index. Jobs live in memory: if the service dies
 with jobs queued, the catch-up it runs at every start finds the versions the index lacks.
 
-How the service gets its queue: :func:`start_indexing`, called from the app's lifespan, registers
-the queue for that :class:`Archive` object in a module-level weak map; :func:`filed` (called by
-``operations.records`` after every filing) enqueues when the archive has a queue, and otherwise —
-the CLI in local mode — indexes at once under the same lock. A failure is logged, never raised: a
-filing is complete once stored, and the record waits for the next catch-up or ``search reindex``.
+How the service gets its queue: :func:`start_indexing`, called from the app's lifespan, gives the
+queue to that :class:`Archive` object (its :class:`Indexing` part), and the lifespan stops it;
+:func:`filed` (called by ``operations.records`` after every filing) enqueues when the archive has a
+running queue, and otherwise — the CLI in local mode — indexes at once under the same lock. A
+failure is logged, never raised: a filing is complete once stored, and the record waits for the
+next catch-up or ``search reindex``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import logging
 import queue
 import threading
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 if TYPE_CHECKING:
     from archive.service import Archive
@@ -33,7 +33,12 @@ CATCH_UP = "catch-up"
 REBUILD = "rebuild"
 _STOP = object()
 
-_queues: WeakKeyDictionary[Archive, IndexQueue] = WeakKeyDictionary()
+
+class Indexing:
+    """The index writer an archive has while the service runs one (kept by the archive: :meth:`Archive.part`)."""
+
+    def __init__(self, _archive: Archive) -> None:
+        self.running: IndexQueue | None = None
 
 
 class IndexQueue:
@@ -62,7 +67,9 @@ class IndexQueue:
 
     def stop(self, timeout: float = STOP_SECONDS) -> None:
         """Finish the jobs already queued (up to ``timeout``), then end the thread; filings index at once again."""
-        _queues.pop(self.archive, None)
+        indexing = self.archive.part(Indexing, Indexing)
+        if indexing.running is self:
+            indexing.running = None
         self._jobs.put(_STOP)
         self._thread.join(timeout)
 
@@ -117,12 +124,13 @@ def start_indexing(archive: Archive) -> IndexQueue:
     started = IndexQueue(archive)
     started.start()
     started.submit(CATCH_UP)
-    _queues[archive] = started
+    archive.part(Indexing, Indexing).running = started
     return started
 
 
 def queue_for(archive: Archive) -> IndexQueue | None:
-    return _queues.get(archive)
+    """The archive's running index writer, if the service started one."""
+    return archive.part(Indexing, Indexing).running
 
 
 def filed(archive: Archive, name: str) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 
-from archive.errors import UsageError
+from errors import UsageError
 
 QUARTER = re.compile(r"^(\d{4})[Qq]([1-4])$")
 FIRST_YEAR, LAST_YEAR = 1900, 9998  # the year after the quarter must exist too

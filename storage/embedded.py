@@ -23,9 +23,9 @@ from pathlib import Path
 import psutil
 from filelock import FileLock
 
-from archive.errors import ConfigError, StorageUnavailable
-from config.private_files import write_private_file
 from config.settings import EmbeddedSettings, S3Credentials, Settings
+from encryption.private_files import write_private_file
+from errors import ConfigError, StorageUnavailable
 from storage.s3 import ObjectStore
 
 LOOPBACK = "127.0.0.1"

@@ -26,7 +26,7 @@ from minio.error import InvalidResponseError, MinioException, S3Error, ServerErr
 from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
-from archive.errors import ObjectUnreadable, StorageUnavailable
+from errors import ObjectUnreadable, StorageUnavailable
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -201,6 +201,7 @@ class ObjectStore:
         )
         self.bucket = bucket
         self.part_size = part_size
+        self._lock_probe: LockProbe | None = None
 
     @_storage_errors
     def ping(self) -> None:
@@ -250,6 +251,12 @@ class ObjectStore:
             if exc.code != "BucketAlreadyOwnedByYou":
                 raise
             return False
+
+    def lock_probe(self, *, refresh: bool = False) -> LockProbe:
+        """The bucket's Object Lock probe, measured once for this store (again with ``refresh``)."""
+        if refresh or self._lock_probe is None:
+            self._lock_probe = self.probe_object_lock()
+        return self._lock_probe
 
     @_storage_errors
     def probe_object_lock(self) -> LockProbe:

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from archive.service import Archive
-from config.home import ExternalStorage, init_home
+from bootstrap.home import ExternalStorage, init_home
 from config.settings import Settings, load_settings
 from storage.embedded import EmbeddedServer
 

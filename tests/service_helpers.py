@@ -83,9 +83,9 @@ def start_service(home: Path, *args: str, env: dict[str, str] | None = None, sch
 
 def start_with_users(home: Path, users: dict[str, tuple[str, str]], *, env: dict[str, str] | None = None) -> Service:
     """Register ``users`` (name → (role, password)) in ``home``, start the service and log each one in."""
-    from access.actor import Actor
     from accounts.users import add_user
     from archive.service import Archive
+    from audit.actor import Actor
 
     archive = Archive.open(home)
     try:

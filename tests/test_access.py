@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, select
 
-from access.actor import Actor
 from access.grants import expire_due, list_grants, live_purposes, revoke
 from access.policy import ACTIONS, SHIPPED_MODEL, SHIPPED_POLICY, AccessPolicy
 from access.requests import approve, deny, my_requests, pending_requests, request_access
-from archive.errors import ConfigError, Conflict, Forbidden, NotFound, UsageError
 from archive.service import utcnow
+from audit.actor import Actor
 from catalog.schema import AccessRequest, AuditEvent, Grant
+from errors import ConfigError, Conflict, Forbidden, NotFound, UsageError
+from naming import InvalidName
 from operations import access as access_ops
 from operations.context import Context
-from naming import InvalidName
 from tests.helpers import put_bytes
 
 ROLES = ("director", "manager", "staff", "auditor", "admin")

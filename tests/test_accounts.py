@@ -14,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from access.actor import Actor
 from accounts import users
 from accounts.lockout import MAX_LOCK, locked_until
 from accounts.passwords import (
@@ -24,10 +23,11 @@ from accounts.passwords import (
     verify_password,
 )
 from accounts.tokens import hash_token, new_token
-from archive.errors import Conflict, NotFound, Unauthenticated, UsageError
 from archive.service import Archive, as_utc, utcnow
+from audit.actor import Actor
 from audit.trail import Event, to_event, walk_chain
 from catalog.schema import AuditEvent, Token, User
+from errors import Conflict, NotFound, Unauthenticated, UsageError
 
 OPERATOR = Actor("root", "admin", "test")
 GOOD = "correct horse battery"

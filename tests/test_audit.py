@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from access.actor import Actor
-from archive.errors import StorageUnavailable
 from archive.service import Archive
 from audit import trail
+from audit.actor import Actor
 from audit.checkpoints import (
     PREFIX,
     checkpoint_if_due,
@@ -28,6 +27,7 @@ from audit.checkpoints import (
 from audit.log import CSV_COLUMNS, query, to_json_rows, write_csv
 from audit.trail import GENESIS, canonical, chain_hash, record
 from audit.verify import verify_audit
+from errors import StorageUnavailable
 from storage.s3 import ObjectStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -338,7 +338,7 @@ def test_checkpoint_objects_hold_no_user_data(audited):
 
 WRITER = """
 import sys
-from access.actor import Actor
+from audit.actor import Actor
 from archive.service import Archive
 from audit.trail import record
 archive = Archive.open(__import__("pathlib").Path(sys.argv[1]))

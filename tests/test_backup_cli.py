@@ -24,7 +24,7 @@ from backup.layout import blob_key
 from backup.repository import load_manifest, snapshot_ids
 from backup.sealing import keys_of
 from backup.target_config import TARGETS_FILE, choose_target, open_target
-from config.home import init_home
+from bootstrap.home import init_home
 from config.settings import Settings, load_settings
 from tests.conftest import cli, make_home
 from tests.helpers import put_bytes, replace_stored_bytes
@@ -299,10 +299,10 @@ def test_restore_with_keys_refuses_a_directory_in_use_and_another_keyring(home: 
 
 
 def test_a_new_home_for_a_restore_resumes_its_own_attempt_and_refuses_another_keyring(tmp_path: Path) -> None:
-    from archive.errors import Conflict
     from backup.escrow import install_keyring
-    from backup.restore import prepare_home
+    from bootstrap.home import prepare_home
     from encryption.keyring import Keyring
+    from errors import Conflict
 
     keys = Keyring.create(tmp_path / "escrowed.json").entries
     home = tmp_path / "new"

@@ -23,14 +23,13 @@ import pytest
 from sqlalchemy import select
 
 import backup.snapshot as snapshot_module
-from access.actor import Actor
 from accounts.users import add_user
-from archive.errors import Conflict, IntegrityError, StrongroomError
 from archive.filing import file_record, file_version
 from archive.numbers import find_marker
 from archive.reading import read_version, stored_versions
 from archive.rotation import rotate
 from archive.service import Archive
+from audit.actor import Actor
 from audit.checkpoints import list_checkpoints, write_checkpoint
 from audit.trail import record
 from audit.verify import verify_audit
@@ -38,9 +37,9 @@ from backup.escrow import install_keyring
 from backup.hash_cache import FILE_NAME as HASH_CACHE
 from backup.layout import blob_key, snapshot_key
 from backup.lock import backup_lock
+from backup.manifest import Manifest
 from backup.prune import prune
 from backup.repository import blob_sizes, load_manifest, snapshot_ids
-from backup.manifest import Manifest
 from backup.restore import RestoreReport, restore_archive, restore_record
 from backup.sealing import keys_of
 from backup.snapshot import RunReport, run_backup
@@ -50,6 +49,7 @@ from backup.verify import verify_snapshots
 from catalog.schema import Version
 from config.settings import Settings
 from encryption.keyring import KeyEntry
+from errors import Conflict, IntegrityError, StrongroomError
 from tests.conftest import REPO, make_home
 from tests.helpers import put_bytes, replace_stored_bytes
 from tests.test_filing import _Failing

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.errors import ConfigError, Conflict, KeyMissing, UsageError
 from backup import escrow
 from backup.layout import (
     blob_key,
@@ -36,6 +35,7 @@ from encryption.envelope import (
 )
 from encryption.keyring import Keyring
 from encryption.raw_fernet import RawFernet
+from errors import ConfigError, Conflict, KeyMissing, UsageError
 
 HOME = Path("/srv/strongroom")
 DIGEST = "ab" + "0" * 62

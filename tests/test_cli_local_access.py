@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from api.server import Listen, check_transport
-from archive.errors import UsageError
+from errors import UsageError
 from tests.conftest import cli
 from tests.helpers import write_file
 

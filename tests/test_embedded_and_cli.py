@@ -10,8 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from archive.errors import StorageUnavailable
 from config.settings import Settings, load_settings
+from errors import StorageUnavailable
 from storage.embedded import EmbeddedServer
 from storage.s3 import ObjectStore
 from tests.conftest import cli, cli_process

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from access.policy import AccessPolicy
 from api.app import create_app
-from archive.errors import UsageError
 from archive.fields import COMMENT, FILENAME, LIMITS, REASON, RULES, TITLE, check_text, required_text
 from archive.service import Archive
+from errors import UsageError
 
 
 def refusal(field: str, value: str) -> str:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from archive.errors import StrongroomError, UsageError
 from archive.filing import file_record, file_version
 from archive.reading import read_version, resolve
 from catalog.schema import Record, RecordState
+from errors import StrongroomError, UsageError
 from naming import parse_object_key
 from tests.conftest import cli
 from tests.helpers import put_bytes, write_file

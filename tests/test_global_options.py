@@ -7,6 +7,7 @@ explicit --server and record who acted as ``operator:NAME``; through a server, -
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -159,3 +160,22 @@ def test_search_reads_global_options_before_its_subcommand(home: Path) -> None:
     assert "search index rebuilt" in result.output
     query_result = cli(home, "search", "--as", "tester", "reindex-is-a-word")
     assert query_result.exit_code == 0 and "no matches" in query_result.stderr
+
+
+def test_an_internal_error_is_logged_in_the_running_commands_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The error funnel finds the log through the command's State (the last --home wins), and no
+    variable of the process environment carries it (nothing leaks to a later command or a child)."""
+    def broken(cls: type[Archive], home: Path) -> Archive:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Archive, "open", classmethod(broken))
+    before, after = tmp_path / "before", tmp_path / "after"
+    result = CliRunner().invoke(main, ["--home", str(before), "ls", "--home", str(after)])
+    log = after / "logs" / "strongroom.log"
+    assert result.exit_code == 1
+    assert result.output == f"strongroom: error: internal error (RuntimeError); details in {log}\n"
+    assert "RuntimeError: a bug" in log.read_text()
+    assert not before.exists()
+    assert not [name for name in os.environ if name.startswith("_STRONGROOM")]

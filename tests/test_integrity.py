@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from archive.errors import IntegrityError
 from archive.filing import file_version
 from archive.reading import read_version, resolve
 from encryption.envelope import FOOTER, FOOTER_MAGIC, HEADER
+from errors import IntegrityError
 from tests.conftest import cli
 from tests.helpers import all_object_bytes, put_bytes, raw_object, replace_stored_bytes
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from archive.errors import ConfigError, KeyMissing, StrongroomError
-from config.private_files import check_private_file, write_private_file
 from encryption.keyring import KEY_ID_BYTES, KeyEntry, Keyring
+from encryption.private_files import check_private_file, write_private_file
+from errors import ConfigError, KeyMissing, StrongroomError
 
 
 def mode_of(path: Path) -> int:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from archive.errors import StrongroomError
 from archive.filing import _allocate, file_record, file_version
 from archive.numbers import find_marker
 from archive.reading import read_version, stored_versions
@@ -19,8 +18,9 @@ from archive.repair import repair
 from archive.rotation import retire, rotate
 from archive.service import Archive
 from catalog.schema import Record, Version
-from encryption.envelope import HEADER, parse_header
 from config.settings import Settings
+from encryption.envelope import HEADER, parse_header
+from errors import StrongroomError
 from storage.s3 import StoredObject
 from tests.conftest import cli, cli_process
 from tests.helpers import all_object_bytes, flip_byte_in_volume, put_bytes, raw_object, replace_stored_bytes

@@ -13,12 +13,12 @@ from minio.commonconfig import COMPLIANCE
 from minio.retention import Retention
 from minio.versioningconfig import ENABLED, VersioningConfig
 
-from access.actor import Actor
-from archive.errors import StorageUnavailable
 from archive.service import Archive
+from audit.actor import Actor
 from audit.checkpoints import PREFIX, checkpoint_key, list_checkpoints, write_checkpoint
 from audit.trail import record
 from audit.verify import verify_audit
+from errors import StorageUnavailable
 from storage.s3 import PROBE_KEY, PROBE_RETENTION, MissingObject, ObjectStore, StoredVersion
 from tests.conftest import cli, make_home
 from tests.service_helpers import start_service
@@ -32,6 +32,20 @@ def test_new_bucket_is_made_with_object_lock(archive):
     assert config.mode is None, "no default retention: only checkpoints are locked"
     assert store.client.get_bucket_versioning(store.bucket).status == ENABLED
     assert store.ensure_bucket() is False, "an existing bucket is left as it is"
+
+
+def test_the_store_keeps_its_lock_probe(archive):
+    """Measured once per store (no module-level map keyed by stores); ``refresh`` measures again and keeps that."""
+    store = archive.store
+    first = store.lock_probe()
+    assert store.lock_probe() is first and first.available
+    again = store.lock_probe(refresh=True)
+    assert again is not first and store.lock_probe() is again
+    other = Archive.open(archive.settings.home)
+    try:
+        assert other.store.lock_probe() is not again, "another open archive has its own store and probe"
+    finally:
+        other.close()
 
 
 def test_probe_on_a_fresh_bucket_measures_enforcement(archive):

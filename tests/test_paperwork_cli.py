@@ -15,7 +15,7 @@ from click.testing import Result
 from archive.service import Archive
 from audit.log import query as search
 from paperwork.compliance import LATE, ON_TIME, OVERDUE
-from paperwork.schedule import Month, report_deadline
+from schedules.paperwork import Month, report_deadline
 from tests.conftest import cli
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -335,9 +335,9 @@ def test_blank_form_needs_no_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_filed_through_the_service_counts_by_its_title(home: Path, archive: Archive, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """``--file`` with ``--server``: filed with the user's login; the host matches it to its meeting by title."""
-    from access.actor import Actor
     from accounts.users import add_user
-    from paperwork.schedule import is_late, minutes_deadline
+    from audit.actor import Actor
+    from schedules.paperwork import is_late, minutes_deadline
     from tests.service_helpers import start_service
 
     add_user(archive, "sam", "staff", "st4ff-secret-pw", actor=Actor("test-operator", None, "cli"))

@@ -30,7 +30,7 @@ from paperwork.register import (
     month_of_title,
     report_title,
 )
-from paperwork.schedule import Month, ScheduleError, parse_recurrence
+from schedules.paperwork import Month, ScheduleError, parse_recurrence
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = [parse_recurrence("weekly = weekly fri 15:00"), parse_recurrence("strategy = quarterly 1 fri 10:00")]

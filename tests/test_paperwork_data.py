@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.errors import UsageError
+from errors import UsageError
 from paperwork.data import (
     Action,
     Complaints,
@@ -20,7 +20,7 @@ from paperwork.data import (
     minutes_input,
     report_input,
 )
-from paperwork.schedule import Month
+from schedules.paperwork import Month
 
 MINUTES_YAML = """\
 meeting: weekly

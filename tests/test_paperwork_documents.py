@@ -15,7 +15,7 @@ from paperwork.data import FollowUp, minutes_input, report_input
 from paperwork.minutes import MinutesDocument, build_minutes
 from paperwork.register import MeetingSlot, minutes_title, report_title
 from paperwork.report import ReportDocument, build_report
-from paperwork.schedule import Month
+from schedules.paperwork import Month
 
 TZ = ZoneInfo("Asia/Shanghai")
 CREATED = datetime(2026, 11, 6, 9, 0, tzinfo=UTC)

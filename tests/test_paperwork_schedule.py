@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paperwork.schedule import (
+from schedules.paperwork import (
     Month,
     Recurrence,
     ScheduleError,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.errors import ConfigError
 from config.settings import CONFIG_FILE, load_settings
+from errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

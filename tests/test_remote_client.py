@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from archive.errors import IntegrityError, StrongroomError, UsageError
 from client.remote import RemoteArchive, _query
+from errors import IntegrityError, StrongroomError, UsageError
 
 BODY = b"the minutes of the meeting" * 100
 

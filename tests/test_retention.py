@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from minio.error import S3Error
 
-from archive.errors import StorageUnavailable
+from archive.objects import record_objects
 from archive.service import Archive
-from retention.objects import record_objects
+from errors import StorageUnavailable
 from tests.conftest import cli
 from tests.helpers import write_file
 

@@ -17,15 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.errors import ConfigError
 from config.settings import CONFIG_FILE, DEFAULT_SCHEDULES, DEFAULT_TYPES, load_settings
+from errors import ConfigError
 from retention.rules import (
     DisposalFacts,
     disposal_refusal,
     due_for_archive_tier,
     expiring_soon,
 )
-from retention.schedule import (
+from schedules.retention import (
     FILING,
     MAX_YEARS,
     Period,

@@ -12,13 +12,14 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from archive.errors import Forbidden, UsageError
 from archive.service import Archive
 from commands.common import State
 from commands.search import audit_sample, search
 from config.settings import Settings
+from errors import Forbidden, UsageError
 from operations.search import SearchUnavailable
 from search.indexer import catch_up, index_for, sync
+from search.queue import queue_for, start_indexing
 from tests.conftest import cli, cli_process
 from tests.helpers import flip_byte_in_volume, raw_object
 from tests.test_search_analysis import SEED
@@ -293,6 +294,25 @@ def test_audit_sample_is_reproducible_per_seed_and_quarter(home: Path, tmp_path:
     assert events[0]["detail"]["seed"] == "s1" and events[0]["detail"]["records"] == chosen
     with pytest.raises(UsageError, match="2026Q5"):
         run(home, audit_sample, "--type", "contract", "--quarter", "2026Q5", "--as", "alice")
+
+
+def test_the_archive_keeps_its_index_and_whoever_starts_a_writer_stops_it(home: Path) -> None:
+    """One index per open archive, kept by it; a writer is the archive's while it runs, and stopping
+    one writer never takes another's place (two lifespans of the service on one archive object)."""
+    archive, other = Archive.open(home), Archive.open(home)
+    try:
+        assert index_for(archive) is index_for(archive)
+        assert index_for(other) is not index_for(archive)
+        first = start_indexing(archive)
+        second = start_indexing(archive)
+        assert queue_for(archive) is second and queue_for(other) is None
+        first.stop()
+        assert queue_for(archive) is second
+        second.stop()
+        assert queue_for(archive) is None
+    finally:
+        archive.close()
+        other.close()
 
 
 def test_local_search_before_any_index_exists(home: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from archive.errors import UsageError
+from errors import UsageError
 from search.documents import VersionInfo, document
 from search.extract import Extracted
 from search.index import SearchIndex

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from archive.errors import UsageError
+from errors import UsageError
 from search.sample import Quarter, draw, new_seed, rank
 
 NAMES = [f"2026-{n:04d}-contract" for n in range(1, 201)]

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from access.actor import Actor
 from accounts.users import add_user
 from archive.service import Archive
+from audit.actor import Actor
 from config.settings import Settings
 from tests.conftest import cli_process, make_home
 from tests.service_helpers import Service, start_with_users

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from archive.errors import ConfigError
 from config.settings import (
     CONFIG_FILE,
     DEFAULT_TYPES,
@@ -17,6 +16,7 @@ from config.settings import (
     _coerce,
     load_settings,
 )
+from errors import ConfigError
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from minio.commonconfig import CopySource
 
-from archive.errors import StrongroomError
 from archive.filing import _allocate, _meta, file_record, file_version
 from archive.objects import write_object
 from archive.service import Archive
@@ -27,6 +26,7 @@ from backup.layout import BLOBS
 from backup.target_config import choose_target, open_target
 from catalog.schema import Record, Version
 from config.settings import Settings, load_settings
+from errors import StrongroomError
 from tests.conftest import cli
 from tests.helpers import flip_byte_in_volume, put_bytes, raw_object
 from tests.test_filing import _Failing

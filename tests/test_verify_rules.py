@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from minio.error import InvalidResponseError, S3Error, ServerError
 
-from archive.errors import ObjectUnreadable, StorageUnavailable
 from archive.inventory import (
     DELETE_MARKER,
     FOREIGN,
@@ -25,6 +24,7 @@ from archive.numbers import DISPOSED, UNREADABLE_VOID, VOID, marker_kind
 from archive.objects import check_size
 from catalog.schema import RecordState
 from encryption.envelope import EnvelopeError
+from errors import ObjectUnreadable, StorageUnavailable
 from storage.s3 import StoredVersion, _object_size, answered_failure, object_failure
 
 NAME = "2026-0001-contract"

@@ -26,9 +26,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from access.actor import Actor
 from accounts.users import add_user
 from archive.service import Archive
+from audit.actor import Actor
 from config.settings import Settings
 from tests.conftest import make_home
 from tests.service_helpers import Service, start_service

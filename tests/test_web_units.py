@@ -17,13 +17,13 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from access.actor import Actor
 from access.policy import AccessPolicy
 from accounts.users import add_user, login
-from archive.errors import ConfigError, UsageError
 from archive.records import list_records
 from archive.service import Archive
+from audit.actor import Actor
 from config.settings import CONFIG_FILE, load_settings
+from errors import ConfigError, UsageError
 from tests.conftest import cli
 from web import csrf
 from web.app import create_web_app

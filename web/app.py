@@ -18,8 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from access.policy import AccessPolicy
 from api.errors import internal_error_message, log_failure, status_of
-from archive.errors import StrongroomError, Unauthenticated
 from archive.service import Archive
+from errors import StrongroomError, Unauthenticated
 from naming import InvalidName
 from web import (
     access_pages,

@@ -10,8 +10,8 @@ from starlette.responses import RedirectResponse, Response
 
 from accounts import users
 from api.auth import source_of
-from archive.errors import Unauthenticated, UsageError
 from config.settings import WEB_LANGUAGES
+from errors import Unauthenticated, UsageError
 from web import csrf
 from web.forms import posted
 from web.i18n import LANGUAGE_COOKIE

@@ -14,14 +14,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from archive.errors import UsageError
 from archive.service import utcnow
+from errors import UsageError
 from operations.context import Context
 from paperwork.compliance import LATE, ON_TIME, OVERDUE, PENDING, Item, Status
 from paperwork.data import FollowUp, MinutesInput, ReportInput
 from paperwork.meetings import (
-    MINUTES_TYPE,
-    REPORT_TYPE,
     compliance_status,
     list_actions,
     resolve,
@@ -31,8 +29,9 @@ from paperwork.minutes import MinutesDocument, build_minutes
 from paperwork.output import safe_filename
 from paperwork.register import minutes_title, report_title
 from paperwork.report import ReportDocument, build_report
-from paperwork.schedule import ScheduleError, parse_month, report_deadline
+from schedules.paperwork import ScheduleError, parse_month, report_deadline
 from web.i18n import language
+from web.navigation import COMPLIANCE_TYPES
 from web.render import page
 from web.session import Page
 
@@ -42,12 +41,8 @@ TEXT = Annotated[str, Query(max_length=100)]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-def permitted(ctx: Context) -> bool:
-    return all(ctx.allows("read", record_type=t) for t in (MINUTES_TYPE, REPORT_TYPE))
-
-
 def _require(ctx: Context) -> None:
-    for record_type in (MINUTES_TYPE, REPORT_TYPE):
+    for record_type in COMPLIANCE_TYPES:
         ctx.require("read", AUDIT_ACTION, record_type=record_type)
 
 

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import secrets
 
-from archive.errors import Forbidden
+from errors import Forbidden
 
 FIELD = "csrf_token"
 LOGIN_COOKIE = "strongroom_login_csrf"

@@ -11,7 +11,7 @@ from datetime import date
 from starlette.requests import ClientDisconnect
 
 from api.streams import CUT_SHORT, ClientDisconnected
-from archive.errors import UsageError
+from errors import UsageError
 from web import csrf
 from web.session import Visit
 

@@ -15,14 +15,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from access.purposes import Purpose
 from access.requests import RequestView
 from api.streams import primed
-from archive.errors import Forbidden, UsageError
 from archive.filing import Filed
 from archive.reading import VersionRef
 from archive.records import RecordView, VersionView
+from archive.retention_dates import schedule_for
+from errors import Forbidden, UsageError
 from naming import InvalidName, parse_name
 from operations import access, records, retention
 from operations.context import Context
-from retention.dates import schedule_for
 from retention.status import RetentionView
 from web import csrf
 from web.forms import optional_date, optional_int, optional_text, posted

@@ -10,24 +10,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from archive.errors import UsageError
+from errors import UsageError
+from operations import search as search_operations
 from operations.context import Context
 from web.forms import optional_date, optional_int, optional_text
 from web.render import page
 from web.session import Page
 
-try:
-    from operations import search as search_operations
-except ImportError:  # the search issue has not landed in this installation
-    search_operations = None  # type: ignore[assignment]
-
 router = APIRouter()
 LIMIT = 50
 TEXT = Annotated[str, Query(max_length=500)]
-
-
-def available() -> bool:
-    return search_operations is not None
 
 
 @dataclass(frozen=True)
@@ -68,8 +60,8 @@ async def search(
              "all_versions": bool(all_versions)}
     results: Any = None
     problem: str | None = None
-    unavailable = None if search_operations else "not installed"
-    if search_operations is None or not q.strip():
+    unavailable: str | None = None
+    if not q.strip():
         await visit.run(_may_search)
     else:
         options = {

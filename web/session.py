@@ -9,7 +9,6 @@ it), limited to the web interface's path, and ``Secure`` whenever the page is se
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -18,12 +17,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from access.actor import Actor
 from accounts.users import UserView, authenticate
 from api.auth import source_of
-from archive.errors import StrongroomError, Unauthenticated
 from archive.service import Archive
+from audit.actor import Actor
+from errors import StrongroomError, Unauthenticated
 from operations.context import Context
+from web.navigation import viewer_of
 
 SESSION_COOKIE = "strongroom_session"
 T = TypeVar("T")
@@ -61,36 +61,6 @@ def start_session(request: Request, response: Response, token: str, expires_at: 
 
 def session_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The logged-in user as the pages present them: which parts of the interface to offer.
-
-    ``may`` only chooses the links and buttons shown; every action is still decided by
-    ``operations/`` when it is asked for.
-    """
-
-    name: str
-    role: str
-    may: frozenset[str]
-
-
-def viewer_of(ctx: Context) -> Viewer:
-    from web.compliance import permitted as may_see_compliance
-    from web.search_page import available as search_available
-
-    def allows(action: str, record_type: str | None = None) -> bool:
-        return ctx.policy.allows(None, ctx.actor, action, record_type=record_type)
-
-    may = {action for action in ("list", "grant", "audit") if allows(action)}
-    if any(allows("file", record_type) for record_type in ctx.archive.settings.records.types):
-        may.add("file")
-    if "list" in may and search_available():
-        may.add("search")
-    if may_see_compliance(ctx):
-        may.add("compliance")
-    return Viewer(ctx.actor.name, ctx.actor.role or "", frozenset(may))
 
 
 class Visit:

@@ -17,7 +17,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.streams import pull_chunk
-from archive.errors import UsageError
+from errors import UsageError
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 16 * 1024

@@ -1,4 +1,8 @@
-"""Who is acting, as every permission check and audit entry sees it."""
+"""Who is acting, as every permission check and audit entry sees it.
+
+It lives with the audit trail, which records it, so that ``access`` (the floor above, which
+decides what an actor may do) and ``accounts`` (which authenticates one) can both use it.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from archive.errors import ConfigError
+from errors import ConfigError
 
 
 def write_private_file(path: Path, data: bytes) -> None:

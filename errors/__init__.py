@@ -1,4 +1,4 @@
-"""Errors the archive reports to its users.
+"""Errors Strongroom reports to its users (the ground floor: every package may import it, it imports none).
 
 Every error a user can cause or meet carries a one-line message and an exit
 status; the CLI prints the message and exits with the status, never a traceback.

@@ -1,4 +1,8 @@
-"""A record's retention date and the Object Lock date of its versions, from the configured schedules."""
+"""A record's retention date and the Object Lock date of its versions, from the configured schedules.
+
+Here, below ``retention``, because filing applies it: every version is stored under Object Lock
+until its record's retention date. The schedules' arithmetic is :mod:`schedules.retention`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from archive.errors import UsageError
 from config.settings import Settings
-from retention.schedule import (
+from errors import UsageError
+from schedules.retention import (
     RetentionDate,
     Schedule,
     ScheduleError,
