@@ -22,7 +22,6 @@ from casbin.persist.adapters import StringAdapter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from access.actor import Actor
 from access.policy import (
     ACTIONS,
     ANY_TYPE,
@@ -34,6 +33,7 @@ from access.policy import (
     _Enforcer,
     _policy_lines,
 )
+from audit.actor import Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 RECHECK = (
